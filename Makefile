@@ -1,0 +1,38 @@
+# make demo   -- the main job on embedded defaults (SQLite, tasks in-process, email to var/outbox/)
+# make test   -- the whole suite (PostgreSQL when available, else SQLite)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+SEED := seeds/daily_papers_2025-11-20.txt
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing into $(VENV) (log: $(VENV)/pip.log)"
+	@$(PY) -m pip install --upgrade pip >$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	@$(PY) -m pip install -e '.[dev]' >>$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py migrate --noinput -v 0
+	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py ingest $(SEED)
+	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py demo_report
+
+test: $(STAMP)
+	@bash scripts/test.sh $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: $(STAMP)
+	$(PY) bench/ingest_bench.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

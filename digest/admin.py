@@ -1,0 +1,186 @@
+"""Editor curation: papers (hide, pin, topics, notes) and topics."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Count, Prefetch, QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.text import Truncator
+
+from digest import tasks
+from digest.ingestion.records import FORMATS
+from digest.models import Paper, PaperSnapshot, PaperTopic, Topic
+
+
+class PaperTopicInline(admin.TabularInline):
+    model = PaperTopic
+    extra = 1
+    fields = ("topic", "score", "source")
+    readonly_fields = ("source",)
+    autocomplete_fields = ("topic",)
+
+
+class PaperSnapshotInline(admin.TabularInline):
+    model = PaperSnapshot
+    extra = 0
+    fields = ("taken_at", "upvotes")
+    readonly_fields = fields
+    can_delete = False
+    ordering = ("-taken_at",)
+    verbose_name_plural = "Upvote history"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class SourceFilter(admin.SimpleListFilter):
+    title = "source"
+    parameter_name = "source"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [(name, name) for name in FORMATS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in FORMATS:
+            # JSON text contains the quoted name: portable across PostgreSQL and SQLite.
+            return queryset.filter(sources__icontains=f'"{self.value()}"')
+        return queryset
+
+
+@admin.register(Paper)
+class PaperAdmin(admin.ModelAdmin):
+    list_display = (
+        "short_title", "upvotes", "trending", "topic_names", "featured_on", "published_on",
+        "hidden", "pinned",
+    )  # fmt: skip
+    list_display_links = ("short_title",)
+    list_filter = (
+        ("topics", admin.RelatedOnlyFieldListFilter),
+        SourceFilter,
+        "hidden",
+        "pinned",
+        ("featured_on", admin.DateFieldListFilter),
+    )
+    search_fields = ("title", "abstract", "arxiv_id", "authors", "organization")
+    date_hierarchy = "featured_on"
+    actions = ("hide", "unhide", "pin", "unpin", "retag")
+    inlines = (PaperTopicInline, PaperSnapshotInline)
+    readonly_fields = ("sources", "first_seen_at", "updated_at", "trending", "link")
+    filter_horizontal = ("removed_topics",)
+    fieldsets = (
+        (None, {"fields": ("title", "link", "abstract")}),
+        ("Curation", {"fields": ("hidden", "pinned", "editor_note", "removed_topics")}),
+        (
+            "From the feeds",
+            {
+                "fields": (
+                    ("arxiv_id", "arxiv_version"),
+                    ("authors", "author_count", "organization"),
+                    ("published_on", "featured_on"),
+                    ("upvotes", "num_comments", "trending"),
+                    ("github_repo", "github_stars"),
+                    ("project_page", "thumbnail"),
+                    ("sources", "first_seen_at", "updated_at"),
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("topic_links", queryset=PaperTopic.objects.select_related("topic")),
+                "snapshots",
+            )
+        )
+
+    @admin.display(description="title", ordering="title")
+    def short_title(self, paper: Paper) -> str:
+        return Truncator(paper.title).chars(90)
+
+    @admin.display(description="trending")
+    def trending(self, paper: Paper) -> str:
+        return f"{paper.trending_score(timezone.now()):.2f}"
+
+    @admin.display(description="topics")
+    def topic_names(self, paper: Paper) -> str:
+        links = sorted(paper.topic_links.all(), key=lambda link: -link.score)
+        return ", ".join(link.topic.name for link in links)
+
+    @admin.display(description="paper page")
+    def link(self, paper: Paper) -> str:
+        return paper.url
+
+    def save_formset(self, request, form, formset: BaseInlineFormSet, change) -> None:  # type: ignore[no-untyped-def]
+        if formset.model is not PaperTopic:
+            return super().save_formset(request, form, formset, change)
+        paper: Paper = form.instance
+        # Whatever an editor touches here is the editor's: remembered over re-tagging.
+        for link in formset.save(commit=False):
+            link.source = PaperTopic.Source.EDITOR
+            link.save()
+            paper.removed_topics.remove(link.topic)
+        for link in formset.deleted_objects:
+            paper.removed_topics.add(link.topic)
+            link.delete()
+        return None
+
+    @admin.action(description="Hide selected papers from digests and pages")
+    def hide(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._flag(request, queryset, hidden=True)
+
+    @admin.action(description="Unhide selected papers")
+    def unhide(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._flag(request, queryset, hidden=False)
+
+    @admin.action(description="Pin selected papers (first in their topics)")
+    def pin(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._flag(request, queryset, pinned=True)
+
+    @admin.action(description="Unpin selected papers")
+    def unpin(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._flag(request, queryset, pinned=False)
+
+    @admin.action(description="Re-tag selected papers with topics")
+    def retag(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        transaction.on_commit(lambda: tasks.retag_papers.delay(ids))
+        self.message_user(request, f"Re-tagging {len(ids)} paper(s).", messages.SUCCESS)
+
+    def _flag(self, request: HttpRequest, queryset: QuerySet, **values: bool) -> None:
+        count = queryset.update(**values, updated_at=timezone.now())
+        self.message_user(request, f"Updated {count} paper(s).", messages.SUCCESS)
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "active", "paper_count", "keywords")
+    list_filter = ("active",)
+    search_fields = ("name", "keywords", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    actions = ("retag",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(num_papers=Count("paper_links"))
+
+    @admin.display(description="papers", ordering="num_papers")
+    def paper_count(self, topic: Topic) -> int:
+        return topic.num_papers
+
+    def save_model(self, request, obj: Topic, form, change) -> None:  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        if {"keywords", "description", "name", "active"} & set(form.changed_data):
+            topic_id = obj.pk
+            transaction.on_commit(lambda: tasks.retag_topics.delay([topic_id]))
+            self.message_user(request, f"Re-tagging papers for “{obj}” in the background.")
+
+    @admin.action(description="Re-tag all papers for selected topics")
+    def retag(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        transaction.on_commit(lambda: tasks.retag_topics.delay(ids))
+        self.message_user(request, f"Re-tagging papers for {len(ids)} topic(s).", messages.SUCCESS)

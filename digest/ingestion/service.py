@@ -1,0 +1,86 @@
+"""Ingestion as a service: what the `ingest` command and the `ingest_feeds` task call."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.utils import timezone
+
+from digest.ingestion import fetch
+from digest.ingestion.detect import parse_any
+from digest.ingestion.records import FeedError
+from digest.ingestion.store import IngestReport, store
+
+_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def reference_date_for(name: str, explicit: date | None = None) -> date:
+    """The page format's reference date: --date, else a YYYY-MM-DD in the name, else today."""
+    if explicit:
+        return explicit
+    for match in _DATE_IN_NAME.finditer(Path(name).name):
+        try:
+            return date.fromisoformat(match.group(1))
+        except ValueError:
+            continue
+    return timezone.localdate()
+
+
+def ingest_bytes(
+    data: bytes,
+    *,
+    label: str,
+    fmt: str | None = None,
+    reference_date: date | None = None,
+    now: datetime | None = None,
+) -> IngestReport:
+    now = now or timezone.now()
+    result = parse_any(data, fmt, reference_date_for(label, reference_date), now=now)
+    return store(result, label=label, now=now)
+
+
+def ingest_target(
+    target: str, *, fmt: str | None = None, reference_date: date | None = None
+) -> IngestReport:
+    """Ingest a file path or an http(s) URL; raises FeedError when it cannot be read."""
+    if target.startswith(("http://", "https://")):
+        data = fetch.get(target)
+    else:
+        data = _read_file(Path(target))
+    return ingest_bytes(data, label=target, fmt=fmt, reference_date=reference_date)
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise FeedError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FeedError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FeedError(f"{path} is a directory") from None
+    except OSError as exc:
+        raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def ingest_hf_day(day: date) -> list[IngestReport]:
+    return [
+        ingest_bytes(d.body, label=d.url, fmt=d.format, reference_date=day)
+        for d in fetch.hf_daily_papers(day)
+    ]
+
+
+def ingest_arxiv(categories: str | None = None) -> IngestReport:
+    download = fetch.arxiv_rss(categories)
+    return ingest_bytes(download.body, label=download.url, fmt=download.format)
+
+
+def days_between(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)

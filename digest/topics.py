@@ -1,0 +1,193 @@
+"""Tagging papers with topics.
+
+A paper gets a topic when one of the topic's keywords occurs in it as a whole word, or when
+its text is similar enough to the topic's name, description and keywords.
+
+- Keywords: case-insensitive, whole words, hyphen or space or nothing between parts
+  ("zero-shot" finds "zero shot" and "zeroshot"), a plural "s" allowed. A hit in the title
+  counts more than hits in the abstract.
+- Similarity: cosine between TF-IDF vectors (scikit-learn, English stop words, unigrams and
+  bigrams, sublinear term frequency) of the paper's title and abstract and the topic's text.
+  TF-IDF rather than BM25: the topic texts are short descriptions, not queries, and cosine
+  over L2-normalized vectors already corrects for long abstracts, which is what BM25's length
+  normalisation would buy us; scikit-learn's implementation is fast and well tested.
+  IDF is fitted on the papers being tagged plus the topic texts; small runs add a background
+  sample of recent papers so that a single paper is weighed against a realistic corpus.
+
+    score = min(1, KEYWORD_TITLE * title_hit + KEYWORD_ABSTRACT * distinct_abstract_keywords
+                   + SIMILARITY_WEIGHT * cosine)
+
+An editor's assignment or removal always wins: automatic tagging only writes rows whose
+source is `auto`, never touches `editor` rows and never re-adds a topic an editor removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import transaction
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from digest.models import Paper, PaperTopic, Topic
+
+KEYWORD_TITLE = 0.6
+KEYWORD_ABSTRACT = 0.25
+SIMILARITY_WEIGHT = 1.0
+# Below this cosine a paper without keyword hits is not tagged: tuned on the seed page so
+# that papers sharing only generic words ("model", "language") with a topic stay out.
+SIMILARITY_THRESHOLD = 0.12
+BACKGROUND_MIN_DOCS = 200
+BACKGROUND_SAMPLE = 1_000
+CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class TopicText:
+    id: int
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+
+    @property
+    def document(self) -> str:
+        return " ".join([self.name, self.description, *self.keywords])
+
+
+def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    parts = []
+    for keyword in keywords:
+        words = [re.escape(w) for w in re.split(r"[\s\-]+", keyword.strip()) if w]
+        if words:
+            parts.append(r"[\s\-]?".join(words) + r"(?:e?s)?")
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+class Tagger:
+    """Scores (title, abstract) pairs against a fixed set of topics. Pure: no database."""
+
+    def __init__(self, topics: Sequence[TopicText]):
+        self.topics = list(topics)
+        self.patterns = [keyword_pattern(t.keywords) for t in self.topics]
+
+    def scores(
+        self, texts: Sequence[tuple[str, str]], background: Sequence[str] = ()
+    ) -> list[dict[int, float]]:
+        """For each (title, abstract): {topic id: score} for the topics that fit."""
+        if not self.topics or not texts:
+            return [{} for _ in texts]
+        documents = [f"{title}. {abstract}" for title, abstract in texts]
+        similarity = self._similarity(documents, background)
+        results: list[dict[int, float]] = []
+        for row, (title, abstract) in enumerate(texts):
+            found: dict[int, float] = {}
+            for col, topic in enumerate(self.topics):
+                keyword = self._keyword_score(self.patterns[col], title, abstract)
+                cosine = float(similarity[row, col])
+                if keyword > 0 or cosine >= SIMILARITY_THRESHOLD:
+                    found[topic.id] = round(min(1.0, keyword + SIMILARITY_WEIGHT * cosine), 3)
+            results.append(found)
+        return results
+
+    def _similarity(self, documents: list[str], background: Sequence[str]):
+        vectorizer = TfidfVectorizer(
+            stop_words="english", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float64
+        )
+        topic_docs = [t.document for t in self.topics]
+        vectorizer.fit([*documents, *background, *topic_docs])
+        papers = vectorizer.transform(documents)
+        topics = vectorizer.transform(topic_docs)
+        return (papers @ topics.T).toarray()
+
+    @staticmethod
+    def _keyword_score(pattern: re.Pattern[str] | None, title: str, abstract: str) -> float:
+        if pattern is None:
+            return 0.0
+        in_title = pattern.search(title) is not None
+        distinct = {m.group(0).lower() for m in pattern.finditer(abstract)}
+        return KEYWORD_TITLE * in_title + KEYWORD_ABSTRACT * len(distinct)
+
+
+def active_topic_texts() -> list[TopicText]:
+    return [
+        TopicText(t.id, t.name, t.description, tuple(t.keyword_list))
+        for t in Topic.objects.filter(active=True).order_by("id")
+    ]
+
+
+def tag_papers(papers: Sequence[Paper], topics: Sequence[TopicText] | None = None) -> int:
+    """Re-tag these papers automatically; returns the number of auto assignments written.
+
+    Replaces their `auto` rows (for the given topics) and leaves `editor` rows and
+    editor removals alone.
+    """
+    topics = active_topic_texts() if topics is None else list(topics)
+    if not papers or not topics:
+        return 0
+    tagger = Tagger(topics)
+    background: list[str] = []
+    if len(papers) < BACKGROUND_MIN_DOCS:
+        ids = [p.pk for p in papers]
+        background = [
+            f"{title}. {abstract}"
+            for title, abstract in Paper.objects.exclude(pk__in=ids)
+            .order_by("-featured_on")
+            .values_list("title", "abstract")[:BACKGROUND_SAMPLE]
+        ]
+    written = 0
+    topic_ids = [t.id for t in topics]
+    for start in range(0, len(papers), CHUNK):
+        chunk = papers[start : start + CHUNK]
+        scores = tagger.scores([(p.title, p.abstract) for p in chunk], background)
+        written += _write_auto_assignments(chunk, topic_ids, scores)
+    return written
+
+
+def _write_auto_assignments(
+    papers: Sequence[Paper], topic_ids: list[int], scores: list[dict[int, float]]
+) -> int:
+    paper_ids = [p.pk for p in papers]
+    keep_out = set(
+        PaperTopic.objects.filter(
+            paper_id__in=paper_ids, topic_id__in=topic_ids, source=PaperTopic.Source.EDITOR
+        ).values_list("paper_id", "topic_id")
+    )
+    removed = Paper.removed_topics.through.objects.filter(
+        paper_id__in=paper_ids, topic_id__in=topic_ids
+    ).values_list("paper_id", "topic_id")
+    keep_out.update(removed)
+    rows = [
+        PaperTopic(paper_id=paper.pk, topic_id=topic_id, score=score, source=PaperTopic.Source.AUTO)
+        for paper, found in zip(papers, scores, strict=True)
+        for topic_id, score in found.items()
+        if (paper.pk, topic_id) not in keep_out
+    ]
+    with transaction.atomic():
+        PaperTopic.objects.filter(
+            paper_id__in=paper_ids, topic_id__in=topic_ids, source=PaperTopic.Source.AUTO
+        ).delete()
+        PaperTopic.objects.bulk_create(rows, batch_size=1_000)
+    return len(rows)
+
+
+def retag_topics(topic_ids: Sequence[int]) -> int:
+    """Re-tag every paper for these topics, after an editor changed them."""
+    topics = [t for t in active_topic_texts() if t.id in set(topic_ids)]
+    inactive = Topic.objects.filter(pk__in=topic_ids, active=False)
+    # A deactivated topic keeps its editor assignments but loses its automatic ones.
+    PaperTopic.objects.filter(topic__in=inactive, source=PaperTopic.Source.AUTO).delete()
+    if not topics:
+        return 0
+    written = 0
+    queryset = Paper.objects.only("pk", "title", "abstract").order_by("pk")
+    last_pk = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last_pk)[:CHUNK])
+        if not chunk:
+            return written
+        written += tag_papers(chunk, topics)
+        last_pk = chunk[-1].pk

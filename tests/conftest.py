@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED = Path(__file__).parent.parent / "seeds" / "daily_papers_2025-11-20.txt"
+
+
+@pytest.fixture(autouse=True)
+def _outbox(settings, tmp_path):
+    """Mail never leaves the test: the outbox is a temporary folder."""
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    settings.ARXIV_MIN_INTERVAL_SECONDS = 0
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    return SEED

@@ -1,0 +1,83 @@
+"""Papers are tagged from topic keywords and descriptions; editors have the last word."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.models import Paper, PaperTopic, Topic
+from digest.topics import Tagger, TopicText, keyword_pattern, retag_topics, tag_papers
+
+
+def test_keywords_match_whole_words_with_hyphen_space_or_nothing_between_parts():
+    pattern = keyword_pattern(["zero-shot", "agent"])
+
+    assert pattern.search("a Zero Shot classifier")
+    assert pattern.search("zeroshot transfer")
+    assert pattern.search("web agents that browse")
+    assert not pattern.search("reagents in chemistry")
+
+
+def test_a_keyword_in_the_title_outweighs_one_in_the_abstract():
+    tagger = Tagger([TopicText(1, "Retrieval", "", ("retrieval",))])
+
+    in_title, in_abstract = tagger.scores(
+        [("Dense retrieval at scale", "We study search."), ("A study", "We use retrieval.")]
+    )
+
+    assert in_title[1] > in_abstract[1] > 0
+
+
+def test_a_paper_matching_nothing_gets_no_topic():
+    tagger = Tagger([TopicText(1, "Code generation", "Models that write code.", ("code",))])
+
+    assert tagger.scores([("Protein folding", "We fold proteins with physics.")]) == [{}]
+
+
+def test_similarity_tags_a_paper_that_shares_the_description_without_keywords():
+    tagger = Tagger([
+        TopicText(1, "Quantum chemistry", "Electronic structure of molecules, density "
+                  "functional theory and molecular orbitals.", ()),
+    ])
+    texts = [("Orbitals at scale", "Density functional theory for molecular orbitals of "
+              "large molecules and their electronic structure.")]
+
+    assert 1 in tagger.scores(texts)[0]
+
+
+@pytest.mark.django_db
+def test_editor_assignments_and_removals_survive_re_tagging():
+    retrieval = Topic.objects.get(slug="retrieval-search")
+    agents = Topic.objects.get(slug="agents")
+    paper = Paper.objects.create(
+        title="Dense retrieval for agents", title_key="dense retrieval for agents",
+        abstract="Retrieval helps an agent plan.", featured_on="2025-11-20",
+    )
+    tag_papers([paper])
+    assert set(paper.topics.values_list("slug", flat=True)) >= {"retrieval-search", "agents"}
+
+    paper.remove_topic(retrieval)
+    code = Topic.objects.get(slug="code-generation")
+    paper.set_topic(code, score=0.9)
+    tag_papers([paper])
+    retag_topics([retrieval.pk, agents.pk, code.pk])
+
+    links = {link.topic.slug: link.source for link in paper.topic_links.select_related("topic")}
+    assert "retrieval-search" not in links
+    assert links["code-generation"] == PaperTopic.Source.EDITOR
+    assert links["agents"] == PaperTopic.Source.AUTO
+
+
+@pytest.mark.django_db
+def test_a_deactivated_topic_loses_its_automatic_assignments():
+    agents = Topic.objects.get(slug="agents")
+    paper = Paper.objects.create(
+        title="Web agents", title_key="web agents", abstract="An agent browses.",
+        featured_on="2025-11-20",
+    )
+    tag_papers([paper])
+    agents.active = False
+    agents.save()
+
+    retag_topics([agents.pk])
+
+    assert not paper.topic_links.filter(topic=agents).exists()
