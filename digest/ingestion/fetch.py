@@ -22,6 +22,7 @@ from urllib3.util.retry import Retry
 from digest.ingestion.records import ARXIV_RSS, HF_JSON, FeedError
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+BACKOFF_FACTOR = 1.0  # seconds; doubles with each retry, plus jitter
 MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 HF_PAGE_SIZE = 100  # the API refuses more per page
 
@@ -38,7 +39,9 @@ def _session() -> requests.Session:
     session = requests.Session()
     retry = Retry(
         total=5,
-        backoff_factor=1.0,
+        connect=2,
+        read=2,
+        backoff_factor=BACKOFF_FACTOR,
         backoff_jitter=0.5,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=("GET",),

@@ -118,7 +118,7 @@ _MATH_TABLE = (
 )
 # Cheap pre-checks: most abstracts have no markup at all, and 10,000 of them must parse in well
 # under a second.
-_NEEDS_TEX_RE = re.compile(r"[\\${}~]|``|''")
+_NEEDS_TEX_RE = re.compile(r"[\\${}~]|``|''|size[A-Z]")
 
 
 def clean_text(s: str, *, decode_entities: bool = True) -> str:
