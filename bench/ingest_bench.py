@@ -20,13 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, throwaway_database, timer  # noqa: E402
+from bench.common import ROOT, throwaway_database, timer
 
-WORDS = (
-    "language model reasoning retrieval zero-shot agents vision multimodal diffusion memory "
-    "training quantization code generation benchmark reinforcement learning search efficient "
-    "transformer attention dataset alignment evaluation robust scalable sparse experts"
-).split()
+WORDS = [
+    "language", "model", "reasoning", "retrieval", "zero-shot", "agents", "vision", "multimodal",
+    "diffusion", "memory", "training", "quantization", "code", "generation", "benchmark",
+    "reinforcement", "learning", "search", "efficient", "transformer", "attention", "dataset",
+    "alignment", "evaluation", "robust", "scalable", "sparse", "experts",
+]  # fmt: skip
 
 
 def make_items(count: int, seed: int = 7) -> list[dict]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Prefetch, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
@@ -68,6 +68,7 @@ class PaperAdmin(admin.ModelAdmin):
     date_hierarchy = "featured_on"
     actions = ("hide", "unhide", "pin", "unpin", "retag")
     inlines = (PaperTopicInline, PaperSnapshotInline)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("sources", "first_seen_at", "updated_at", "trending", "link")
     filter_horizontal = ("removed_topics",)
     fieldsets = (

@@ -86,7 +86,5 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
 def env_choice(name: str, default: str, choices: list[str] | tuple[str, ...]) -> str:
     value = env_str(name, default).lower()
     if value not in choices:
-        raise ImproperlyConfigured(
-            f"{name} must be one of {', '.join(choices)}, not {value!r}"
-        )
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value

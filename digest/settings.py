@@ -88,9 +88,7 @@ try:
     _db = dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
-if not _db.get("ENGINE") or (
-    "sqlite" not in _db["ENGINE"] and not _db.get("NAME")
-):
+if not _db.get("ENGINE") or ("sqlite" not in _db["ENGINE"] and not _db.get("NAME")):
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {_database_url!r}")
 if "sqlite" in _db["ENGINE"]:
     _db["CONN_MAX_AGE"] = 0
@@ -201,3 +199,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Subscriptions: cache and rate limits -----------------------------------------------------
+# Rate limits count in the cache. Without Redis each process counts alone (fine for one
+# machine); with Redis every web process shares the counts, so the limit holds across them.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "digest",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Signup and link requests per hour: from one IP address, and emails to one address.
+RATE_LIMIT_PER_IP = env_int("RATE_LIMIT_PER_IP", 20, minimum=1)
+RATE_LIMIT_PER_ADDRESS = env_int("RATE_LIMIT_PER_ADDRESS", 3, minimum=1)

@@ -3,9 +3,11 @@
 A paper gets a topic when one of the topic's keywords occurs in it as a whole word, or when
 its text is similar enough to the topic's name, description and keywords.
 
-- Keywords: case-insensitive, whole words, hyphen or space or nothing between parts
-  ("zero-shot" finds "zero shot" and "zeroshot"), a plural "s" allowed. A hit in the title
-  counts more than hits in the abstract.
+- Keywords: whole words, hyphen or space or nothing between parts ("zero-shot" finds
+  "zero shot" and "zeroshot"), a plural "s" allowed; case-insensitive, except keywords
+  written with capitals inside ("ZeRO", "RAG", "MeZO"), which are names and must match as
+  written, or "ZeRO" would tag every zero-shot paper. A hit in the title counts more than
+  hits in the abstract, and one passing mention in an abstract is not enough on its own.
 - Similarity: cosine between TF-IDF vectors (scikit-learn, English stop words, unigrams and
   bigrams, sublinear term frequency) of the paper's title and abstract and the topic's text.
   TF-IDF rather than BM25: the topic texts are short descriptions, not queries, and cosine
@@ -14,8 +16,13 @@ its text is similar enough to the topic's name, description and keywords.
   IDF is fitted on the papers being tagged plus the topic texts; small runs add a background
   sample of recent papers so that a single paper is weighed against a realistic corpus.
 
-    score = min(1, KEYWORD_TITLE * title_hit + KEYWORD_ABSTRACT * distinct_abstract_keywords
-                   + SIMILARITY_WEIGHT * cosine)
+    evidence = KEYWORD_TITLE * title_hit + KEYWORD_ABSTRACT * distinct_abstract_keywords
+               + SIMILARITY_WEIGHT * cosine
+    score    = 1 - exp(-evidence)          # in [0, 1), keeps the order where min(1, …) would tie
+
+A paper is tagged when evidence >= ASSIGN_THRESHOLD (a title hit, two distinct keywords in
+the abstract, or one with a similar text) or when the cosine alone reaches
+SIMILARITY_THRESHOLD.
 
 An editor's assignment or removal always wins: automatic tagging only writes rows whose
 source is `auto`, never touches `editor` rows and never re-adds a topic an editor removed.
@@ -23,6 +30,7 @@ source is `auto`, never touches `editor` rows and never re-adds a topic an edito
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,10 +42,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from digest.models import Paper, PaperTopic, Topic
 
 KEYWORD_TITLE = 0.6
-KEYWORD_ABSTRACT = 0.25
+KEYWORD_ABSTRACT = 0.2
 SIMILARITY_WEIGHT = 1.0
-# Below this cosine a paper without keyword hits is not tagged: tuned on the seed page so
-# that papers sharing only generic words ("model", "language") with a topic stay out.
+ASSIGN_THRESHOLD = 0.4
+# Tuned on the seed page: at this cosine the topics were right without any keyword, and
+# below it papers sharing only generic words ("model", "language") with a topic crept in.
 SIMILARITY_THRESHOLD = 0.12
 BACKGROUND_MIN_DOCS = 200
 BACKGROUND_SAMPLE = 1_000
@@ -60,11 +69,18 @@ def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
     parts = []
     for keyword in keywords:
         words = [re.escape(w) for w in re.split(r"[\s\-]+", keyword.strip()) if w]
-        if words:
-            parts.append(r"[\s\-]?".join(words) + r"(?:e?s)?")
+        if not words:
+            continue
+        body = r"[\s\-]?".join(words) + r"(?:e?s)?"
+        # Capitals after the first letter make a name: match it exactly as written.
+        parts.append(body if _is_name(keyword) else f"(?i:{body})")
     if not parts:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
+
+
+def _is_name(keyword: str) -> bool:
+    return any(ch.isupper() for ch in keyword.strip()[1:])
 
 
 class Tagger:
@@ -88,8 +104,9 @@ class Tagger:
             for col, topic in enumerate(self.topics):
                 keyword = self._keyword_score(self.patterns[col], title, abstract)
                 cosine = float(similarity[row, col])
-                if keyword > 0 or cosine >= SIMILARITY_THRESHOLD:
-                    found[topic.id] = round(min(1.0, keyword + SIMILARITY_WEIGHT * cosine), 3)
+                evidence = keyword + SIMILARITY_WEIGHT * cosine
+                if evidence >= ASSIGN_THRESHOLD or cosine >= SIMILARITY_THRESHOLD:
+                    found[topic.id] = round(1.0 - math.exp(-evidence), 3)
             results.append(found)
         return results
 

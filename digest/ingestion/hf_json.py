@@ -17,8 +17,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .records import HF_JSON, FeedError, PaperRecord, ParseResult, shorten, validation_error
-from .text import clean_text, parse_arxiv_id, parse_iso_date
+from .records import (
+    HF_JSON,
+    MAX_ABSTRACT_BYTES,
+    MAX_URL_CHARS,
+    FeedError,
+    PaperRecord,
+    ParseResult,
+    shorten,
+    validation_error,
+)
+from .text import clean_text, clean_text_within, parse_arxiv_id, parse_iso_date
 
 
 class _BadItem(Exception):
@@ -51,7 +60,7 @@ def _load(data: bytes | str) -> list[Any]:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FeedError(f"not hf-json: input is not UTF-8 (byte {exc.start})") from None
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first character; strip would copy
         raise FeedError("empty input")
     try:
         loaded = json.loads(data)
@@ -124,7 +133,7 @@ def _record(item: object) -> PaperRecord:
 def _text(paper: dict[str, Any], item: dict[str, Any], key: str) -> str:
     for value in (paper.get(key), item.get(key)):
         if isinstance(value, str) and value.strip():
-            return clean_text(value)
+            return clean_text_within(value, MAX_ABSTRACT_BYTES)
     return ""
 
 
@@ -169,8 +178,13 @@ def _count(source: dict[str, Any], key: str) -> int | None:
 
 
 def _link(value: object) -> str | None:
-    # Left as given: validation_error rejects what is not an http(s) URL.
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    # A broken link is dropped, not the paper: the paper is what the reader came for.
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value.startswith(("http://", "https://")) or len(value) > MAX_URL_CHARS:
+        return None
+    return value
 
 
 def _extra(paper: dict[str, Any]) -> dict[str, object]:

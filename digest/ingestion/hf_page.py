@@ -26,12 +26,21 @@ put them after the reference date (the page lists papers published up to its own
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from .records import HF_PAGE, FeedError, PaperRecord, ParseResult, validation_error
-from .text import clean_text
+from .records import (
+    HF_PAGE,
+    MAX_ABSTRACT_BYTES,
+    MAX_TITLE_CHARS,
+    FeedError,
+    PaperRecord,
+    ParseResult,
+    validation_error,
+)
+from .text import clean_text_within
 
 _CHROME = frozenset(
     {
@@ -83,17 +92,18 @@ class _RawEntry:
 
 def parse(text: str, reference_date: date, *, now: datetime | None = None) -> ParseResult:
     """Records for the papers on a Daily Papers page shown on reference_date."""
-    if not text.strip():
+    if not text or text.isspace():
         raise FeedError("empty input")
     if not looks_like_page(text):
         raise FeedError(f"not hf-page: {_describe(text)}")
     entries = _entries(_blocks(_content_lines(text)))
     if not entries:
         raise FeedError("hf-page: no paper entries found on the page")
-    observed_at = min(datetime.combine(reference_date, time.max, tzinfo=UTC), now or _now())
+    end_of_day = datetime.combine(reference_date, time.max, tzinfo=UTC)
+    observed_at = min(end_of_day, now or datetime.now(UTC))
     result = ParseResult(HF_PAGE)
     for position, entry in enumerate(entries, start=1):
-        title = clean_text(entry.title)
+        title = clean_text_within(entry.title, MAX_TITLE_CHARS)
         try:
             record = _record(entry, title, reference_date)
         except ValueError as exc:
@@ -115,17 +125,13 @@ def looks_like_page(text: str) -> bool:
         return True
     return any(
         line in _SEPARATORS and _DATE_RE.match(following)
-        for line, following in zip(lines, lines[1:], strict=False)
+        for line, following in itertools.pairwise(lines)
     )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _describe(text: str) -> str:
     start = text.lstrip("\ufeff \t\r\n")[:1]
-    if start in "[{":
+    if start in ("[", "{"):
         return "input looks like JSON (try hf-json)"
     if start == "<":
         return "input looks like XML or HTML (try arxiv-atom or arxiv-rss)"
@@ -134,7 +140,8 @@ def _describe(text: str) -> str:
 
 def _content_lines(text: str) -> list[str]:
     """Stripped lines after the page chrome (splitlines copes with CRLF, tabs go with strip)."""
-    lines = [line.strip() for line in text.splitlines()]
+    # str.strip() keeps a byte order mark: it is no whitespace to Python.
+    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
     start = 0
     while start < len(lines) and (
         not lines[start] or lines[start].casefold() in _CHROME or _DATE_RE.match(lines[start])
@@ -195,7 +202,8 @@ def _entries(blocks: list[list[str] | _Meta]) -> list[_RawEntry]:
                 meta = candidate
                 k += 1
                 break
-            if _starts_next_entry(candidate, blocks[k + 1] if k + 1 < len(blocks) else None, abstract):
+            following = blocks[k + 1] if k + 1 < len(blocks) else None
+            if _starts_next_entry(candidate, following, abstract):
                 break
             abstract.extend(candidate)
             k += 1
@@ -224,7 +232,7 @@ def _record(entry: _RawEntry, title: str, reference_date: date) -> PaperRecord:
     record = PaperRecord(
         source=HF_PAGE,
         title=title,
-        abstract=clean_text(entry.abstract),
+        abstract=clean_text_within(entry.abstract, MAX_ABSTRACT_BYTES),
         featured_on=reference_date,
         upvotes=0,
     )
@@ -242,7 +250,7 @@ def _record(entry: _RawEntry, title: str, reference_date: date) -> PaperRecord:
 
 
 def _organization(line: str) -> str:
-    """"google Google" -> "Google": the avatar's alt text, then the name it stands for."""
+    """The organization in a line like "google Google": avatar alt text, then the name."""
     words = line.lstrip("•· ").split()
     for split in range(1, len(words)):
         alt, name = " ".join(words[:split]), " ".join(words[split:])

@@ -14,6 +14,9 @@ A ``$`` only opens math when followed by a non-space and closes when preceded by
 followed by a digit (pandoc's rule), so "$5 and $10" stays as it is.
 """
 
+# The tables below map TeX to look-alike Unicode on purpose (× for \times, ℓ for \ell).
+# ruff: noqa: RUF001, RUF002, RUF003
+
 from __future__ import annotations
 
 import html
@@ -45,9 +48,9 @@ _GLUED_SIZE_RE = re.compile(r"(?<![A-Za-z])(?:scriptsize|footnotesize|normalsize
 _HREF_RE = re.compile(r"\\href\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _URL_RE = re.compile(r"\\url\s*\{([^{}]*)\}")
 # "here{https://github.com/...}": a \footnote{\url{...}} that lost its backslashes.
-_BRACED_URL_RE = re.compile(r"(?<=\w)\{(https?://[^\s{}]+)\}")
+_BRACED_URL_RE = re.compile(r"\{(https?://[^\s{}]+)\}")
 # "{BERT}", "{{x}}": grouping braces around plain words (escaped "\{" is kept).
-_LONE_GROUP_RE = re.compile(r"(?<![\w\\])\{([^{}\\]*)\}")
+_LONE_GROUP_RE = re.compile(r"\{(?<![\w\\]\{)([^{}\\]*)\}")
 _TEX_QUOTES_RE = re.compile(r"``(.*?)''")
 _TIE_RE = re.compile(r"(?<=[\w.)])~(?=[\w(\\])")
 _ESCAPED_RE = re.compile(r"\\([%&_#${}])")
@@ -66,15 +69,25 @@ _SPECIAL_LETTERS = {
     "ss": "ß", "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ",
     "oe": "œ", "OE": "Œ", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",
 }  # fmt: skip
-_SPECIAL_LETTER_RE = re.compile(r"\{\\(ss|aa|AA|ae|AE|oe|OE|[oOlLij])\}|\\(ss|aa|AA|ae|AE|oe|OE|[oOlL])(?![A-Za-z])(?:\{\})?")
+# Cheap literal-prefixed probes: the full accent pattern is only run when one matches.
+_ACCENT_HINT_RE = re.compile(r"\\['`^\"~=.uvHckrdb]")
+_FONT_HINTS = ("text", "emph", "math", "line", "bm", "bold", "mbox", "operatorname")
+_SPECIAL_LETTER_RE = re.compile(
+    r"\{\\(ss|aa|AA|ae|AE|oe|OE|[oOlLij])\}|\\(ss|aa|AA|ae|AE|oe|OE|[oOlL])(?![A-Za-z])(?:\{\})?"
+)
 
 # -- math --
-_MATH_RE = re.compile(r"(?<![\\$])(\$\$?)(?!\s)((?:[^$\\]|\\.)+?)(?<![\s\\])\1(?!\d)|\\\((.+?)\\\)")
+# Starts with a literal "$" so the engine can scan for it; "\$" is hidden beforehand.
+_MATH_RE = re.compile(r"(\$\$?)(?!\s)((?:[^$\\]|\\.)+?)(?<![\s\\])\1(?!\d)")
+_PAREN_MATH_RE = re.compile(r"\\\(\s*(.+?)\s*\\\)")
+_DOLLAR = "\ue002"
 _COMMAND_RE = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])")
 _FRAC_RE = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _SQRT_RE = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
 _MATH_ACCENT_RE = re.compile(r"\\(hat|bar|tilde|vec|dot)\s*\{([^{}])\}")
-_MATH_ACCENTS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "vec": "\u20d7", "dot": "\u0307"}
+_MATH_ACCENTS = {
+    "hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "vec": "\u20d7", "dot": "\u0307"
+}  # fmt: skip
 _SCRIPT_RE = re.compile(r"([\^_])\{([^{}]*)\}")
 _UNKNOWN_ARG_RE = re.compile(r"(\\[A-Za-z]+)\{([^{}]*)\}")
 _GROUP_BRACE_RE = re.compile(r"(?<!\\)[{}]")
@@ -116,9 +129,6 @@ _MATH_TABLE = (
     | {name: name for name in _MATH_FUNCTIONS.split()}
     | dict.fromkeys(_DECLARATIONS.split("|"), "")
 )
-# Cheap pre-checks: most abstracts have no markup at all, and 10,000 of them must parse in well
-# under a second.
-_NEEDS_TEX_RE = re.compile(r"[\\${}~]|``|''|size[A-Z]")
 
 
 def clean_text(s: str, *, decode_entities: bool = True) -> str:
@@ -129,41 +139,92 @@ def clean_text(s: str, *, decode_entities: bool = True) -> str:
     """
     if decode_entities and "&" in s:
         s = html.unescape(s)
-    if _NEEDS_TEX_RE.search(s):
+    if _may_hold_tex(s):
         s = _tex_to_text(s)
+    return _collapse_spaces(s)
+
+
+def clean_text_within(s: str, limit: int, *, decode_entities: bool = True) -> str:
+    """clean_text, except that text already longer than limit comes back untouched.
+
+    validation_error rejects such text anyway, and cleaning megabytes of markup takes seconds.
+    """
+    return s if len(s) > limit else clean_text(s, decode_entities=decode_entities)
+
+
+# Most abstracts have no markup at all and 10,000 of them must parse in well under a second:
+# chained substring tests (C scans, no generator) decide which regex passes are worth running.
+def _may_hold_tex(s: str) -> bool:
+    return (
+        "\\" in s
+        or "$" in s
+        or "{" in s
+        or "}" in s
+        or "~" in s
+        or ("`" in s and "``" in s)
+        or ("'" in s and "''" in s)
+        or ("size" in s and _GLUED_SIZE_RE.search(s) is not None)
+    )
+
+
+def _collapse_spaces(s: str) -> str:
+    # split/join is the slowest step for clean text. In ASCII, every whitespace character but
+    # the space is unprintable, so printable text without double or edge spaces is done.
+    if s.isascii() and s.isprintable() and "  " not in s and s[:1] != " " and s[-1:] != " ":
+        return s
     return " ".join(s.split())
 
 
 def _tex_to_text(s: str) -> str:
+    if "\\(" in s:
+        s = _PAREN_MATH_RE.sub(r"$\1$", s)
+    if "$" not in s:
+        return _prose_to_text(s)
+    # An escaped dollar is text, never a math delimiter.
+    s = s.replace("\\$", _DOLLAR)
     parts = []
     last = 0
     for match in _MATH_RE.finditer(s):
         parts.append(_prose_to_text(s[last : match.start()]))
-        parts.append(_math_to_text(match.group(2) or match.group(3) or ""))
+        parts.append(_math_to_text(match.group(2)))
         last = match.end()
     parts.append(_prose_to_text(s[last:]))
-    return "".join(parts)
+    return "".join(parts).replace(_DOLLAR, "$")
 
 
 def _prose_to_text(t: str) -> str:
-    if not t:
-        return t
-    t = _HREF_RE.sub(r"\2 (\1)", t)
-    t = _URL_RE.sub(r"\1", t)
-    t = _until_stable(t, _unwrap_prose_groups)
-    t = _BARE_DECL_RE.sub("", t)
-    t = _GLUED_SIZE_RE.sub("", t)
-    t = _ACCENT_RE.sub(_accented, t)
-    t = _SPECIAL_LETTER_RE.sub(lambda m: _SPECIAL_LETTERS[m.group(1) or m.group(2)], t)
-    t = _TEX_QUOTES_RE.sub(r'"\1"', t)
-    t = _TIE_RE.sub(" ", t).replace("\\\\", " ")
-    t = _BRACED_URL_RE.sub(r" \1", t)
-    return _ESCAPED_RE.sub(r"\1", t)
+    if "\\" in t or "{" in t:
+        t = _prose_markup_to_text(t)
+    if "size" in t:
+        t = _GLUED_SIZE_RE.sub("", t)
+    if "``" in t:
+        t = _TEX_QUOTES_RE.sub(r'"\1"', t)
+    if "~" in t:
+        t = _TIE_RE.sub(" ", t)
+    return t
+
+
+def _prose_markup_to_text(t: str) -> str:
+    if "\\href" in t:
+        t = _HREF_RE.sub(r"\2 (\1)", t)
+    if "\\url" in t:
+        t = _URL_RE.sub(r"\1", t)
+    if "{" in t:
+        t = _until_stable(t, _unwrap_prose_groups)
+        t = _BRACED_URL_RE.sub(r" \1", t)
+    if "\\" in t:
+        t = _BARE_DECL_RE.sub("", t)
+        if _ACCENT_HINT_RE.search(t):
+            t = _ACCENT_RE.sub(_accented, t)
+        t = _SPECIAL_LETTER_RE.sub(lambda m: _SPECIAL_LETTERS[m.group(1) or m.group(2)], t)
+        t = _ESCAPED_RE.sub(r"\1", t.replace("\\\\", " "))
+    return t
 
 
 def _unwrap_prose_groups(t: str) -> str:
     t = _GROUP_DECL_RE.sub(r"\1", t)
-    t = _FONT_ARG_RE.sub(r"\1", t)
+    if any(hint in t for hint in _FONT_HINTS):
+        t = _FONT_ARG_RE.sub(r"\1", t)
     return _LONE_GROUP_RE.sub(r"\1", t)
 
 
@@ -204,8 +265,11 @@ def _bracketed(s: str) -> str:
 
 
 def _until_stable(s: str, step: Callable[[str], str]) -> str:
-    # Nested markup ("\emph{\textbf{x}}") unwraps from the inside out, one level per pass.
+    # Nested markup ("\emph{\textbf{x}}") unwraps from the inside out, one level per pass;
+    # every step removes braces, so none left means nothing more to do.
     for _ in range(20):
+        if "{" not in s:
+            break
         new = step(s)
         if new == s:
             break
@@ -256,24 +320,14 @@ def parse_arxiv_id(s: str) -> tuple[str, int | None] | None:
 # -- dates ------------------------------------------------------------------------------------
 
 
-def parse_iso_datetime(s: object) -> datetime | None:
-    """An ISO 8601 timestamp ("2026-02-26T17:08:18.000Z"), or None when absent or malformed."""
-    if not isinstance(s, str) or not s.strip():
-        return None
-    try:
-        return datetime.fromisoformat(s.strip())
-    except ValueError:
-        return None
-
-
 def parse_iso_date(s: object) -> date | None:
-    """The calendar date written in an ISO timestamp or date, as the source wrote it."""
+    """The date written in an ISO 8601 date or timestamp ("2026-02-26T17:08:18.000Z").
+
+    The date as the source wrote it, not converted to another zone; None when absent or malformed.
+    """
     if not isinstance(s, str):
         return None
-    moment = parse_iso_datetime(s)
-    if moment is not None:
-        return moment.date()
     try:
-        return date.fromisoformat(s.strip()[:10])
+        return datetime.fromisoformat(s.strip()).date()
     except ValueError:
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.urls import reverse
 
@@ -21,7 +23,7 @@ def editor(client, django_user_model):
 def papers(seed_path):
     from django.core.management import call_command
 
-    call_command("ingest", str(seed_path), stdout=open("/dev/null", "w"))
+    call_command("ingest", str(seed_path), stdout=io.StringIO())
     return Paper.objects.all()
 
 
@@ -124,7 +126,9 @@ def test_an_editor_removing_a_topic_inline_is_remembered(editor, papers):
     assert paper.removed_topics.filter(slug="retrieval-search").exists()
 
 
-def test_editing_a_topics_keywords_re_tags_papers(editor, papers, django_capture_on_commit_callbacks):
+def test_editing_a_topics_keywords_re_tags_papers(
+    editor, papers, django_capture_on_commit_callbacks
+):
     topic = Topic.objects.get(slug="agents")
     url = reverse("admin:digest_topic_change", args=[topic.pk])
 

@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from digest.ingestion.records import ARXIV_ATOM, ARXIV_RSS, HF_JSON, HF_PAGE, PaperRecord, ParseResult
+from digest.ingestion.records import (
+    ARXIV_ATOM,
+    ARXIV_RSS,
+    HF_JSON,
+    HF_PAGE,
+    PaperRecord,
+    ParseResult,
+)
 from digest.ingestion.store import store
 from digest.models import Paper, PaperSnapshot
 
@@ -41,8 +48,9 @@ def test_a_page_entry_then_the_api_item_for_it_are_one_paper():
     ingest(HF_PAGE, zerosearch())
     report = ingest(
         HF_JSON,
-        zerosearch(arxiv_id="2505.04588", authors=["Hao Sun", "Zile Qiao"], upvotes=12,
-                   observed_at=NOV_21),
+        zerosearch(
+            arxiv_id="2505.04588", authors=["Hao Sun", "Zile Qiao"], upvotes=12, observed_at=NOV_21
+        ),
         now=NOV_21,
     )
 
@@ -58,8 +66,13 @@ def test_arxiv_versions_and_sources_share_the_row_of_the_base_id():
     ingest(ARXIV_ATOM, zerosearch(arxiv_id="2505.04588", arxiv_version=1, upvotes=None))
     ingest(
         ARXIV_RSS,
-        zerosearch(arxiv_id="2505.04588", arxiv_version=2, title="ZeroSearch v2 title",
-                   upvotes=None, is_replacement=True),
+        zerosearch(
+            arxiv_id="2505.04588",
+            arxiv_version=2,
+            title="ZeroSearch v2 title",
+            upvotes=None,
+            is_replacement=True,
+        ),
     )
 
     paper = Paper.objects.get()
@@ -71,8 +84,13 @@ def test_a_replacement_announcement_never_creates_a_paper_and_keeps_the_featured
     ingest(HF_JSON, zerosearch(arxiv_id="2505.04588", featured_on=date(2025, 11, 20)))
     ingest(
         ARXIV_RSS,
-        zerosearch(arxiv_id="2505.04588", arxiv_version=3, upvotes=None, is_replacement=True,
-                   featured_on=date(2025, 12, 1)),
+        zerosearch(
+            arxiv_id="2505.04588",
+            arxiv_version=3,
+            upvotes=None,
+            is_replacement=True,
+            featured_on=date(2025, 12, 1),
+        ),
     )
 
     assert Paper.objects.count() == 1
@@ -88,8 +106,13 @@ def test_same_title_with_a_different_arxiv_id_is_another_paper():
 
 def test_title_matching_ignores_case_punctuation_and_spacing():
     ingest(HF_PAGE, zerosearch())
-    ingest(HF_JSON, zerosearch(title="zerosearch  incentivize the search capability of LLMs "
-                                     "without searching!", arxiv_id="2505.04588"))
+    ingest(
+        HF_JSON,
+        zerosearch(
+            title="zerosearch  incentivize the search capability of LLMs without searching!",
+            arxiv_id="2505.04588",
+        ),
+    )
 
     assert Paper.objects.count() == 1
 
@@ -121,8 +144,11 @@ def test_an_older_observation_never_moves_upvotes_back():
 
 
 def test_the_same_paper_twice_in_one_input_is_one_row():
-    report = ingest(ARXIV_RSS, zerosearch(arxiv_id="2505.04588", upvotes=None),
-                    zerosearch(arxiv_id="2505.04588", upvotes=None))
+    report = ingest(
+        ARXIV_RSS,
+        zerosearch(arxiv_id="2505.04588", upvotes=None),
+        zerosearch(arxiv_id="2505.04588", upvotes=None),
+    )
 
     assert Paper.objects.count() == 1
     assert report.created == 1
@@ -130,8 +156,9 @@ def test_the_same_paper_twice_in_one_input_is_one_row():
 
 
 def test_a_feed_without_a_date_features_the_paper_on_the_ingest_day():
-    ingest(ARXIV_ATOM, zerosearch(arxiv_id="2505.04588", featured_on=None, upvotes=None),
-           now=NOV_21)
+    ingest(
+        ARXIV_ATOM, zerosearch(arxiv_id="2505.04588", featured_on=None, upvotes=None), now=NOV_21
+    )
 
     assert Paper.objects.get().featured_on == date(2025, 11, 21)
 

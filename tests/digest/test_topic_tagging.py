@@ -34,12 +34,24 @@ def test_a_paper_matching_nothing_gets_no_topic():
 
 
 def test_similarity_tags_a_paper_that_shares_the_description_without_keywords():
-    tagger = Tagger([
-        TopicText(1, "Quantum chemistry", "Electronic structure of molecules, density "
-                  "functional theory and molecular orbitals.", ()),
-    ])
-    texts = [("Orbitals at scale", "Density functional theory for molecular orbitals of "
-              "large molecules and their electronic structure.")]
+    tagger = Tagger(
+        [
+            TopicText(
+                1,
+                "Quantum chemistry",
+                "Electronic structure of molecules, density "
+                "functional theory and molecular orbitals.",
+                (),
+            ),
+        ]
+    )
+    texts = [
+        (
+            "Orbitals at scale",
+            "Density functional theory for molecular orbitals of "
+            "large molecules and their electronic structure.",
+        )
+    ]
 
     assert 1 in tagger.scores(texts)[0]
 
@@ -49,8 +61,10 @@ def test_editor_assignments_and_removals_survive_re_tagging():
     retrieval = Topic.objects.get(slug="retrieval-search")
     agents = Topic.objects.get(slug="agents")
     paper = Paper.objects.create(
-        title="Dense retrieval for agents", title_key="dense retrieval for agents",
-        abstract="Retrieval helps an agent plan.", featured_on="2025-11-20",
+        title="Dense retrieval for agents",
+        title_key="dense retrieval for agents",
+        abstract="Retrieval helps an agent plan.",
+        featured_on="2025-11-20",
     )
     tag_papers([paper])
     assert set(paper.topics.values_list("slug", flat=True)) >= {"retrieval-search", "agents"}
@@ -71,7 +85,9 @@ def test_editor_assignments_and_removals_survive_re_tagging():
 def test_a_deactivated_topic_loses_its_automatic_assignments():
     agents = Topic.objects.get(slug="agents")
     paper = Paper.objects.create(
-        title="Web agents", title_key="web agents", abstract="An agent browses.",
+        title="Web agents",
+        title_key="web agents",
+        abstract="An agent browses.",
         featured_on="2025-11-20",
     )
     tag_papers([paper])

@@ -19,8 +19,10 @@ def test_more_upvotes_score_higher():
 
 
 def test_older_papers_fade():
-    assert score(featured_on=TODAY) > score(featured_on=TODAY - timedelta(days=1)) > score(
-        featured_on=TODAY - timedelta(days=7)
+    assert (
+        score(featured_on=TODAY)
+        > score(featured_on=TODAY - timedelta(days=1))
+        > score(featured_on=TODAY - timedelta(days=7))
     )
 
 
