@@ -25,12 +25,11 @@ def throwaway_database() -> Iterator[str]:
     tmp = tempfile.TemporaryDirectory(prefix="bench-")
     os.environ.setdefault("VAR_DIR", tmp.name)
     import django
-    from django.conf import settings
     from django.db import connection
 
     django.setup()
     if connection.vendor == "sqlite":
-        settings.DATABASES["default"]["TEST"] = {"NAME": str(Path(tmp.name) / "bench.sqlite3")}
+        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         yield f"{connection.vendor} ({name})"

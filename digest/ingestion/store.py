@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from digest.bulk import bulk_insert_rows, bulk_update_rows
 from digest.ingestion.records import (
     ARXIV_ATOM,
     ARXIV_RSS,
@@ -265,21 +266,20 @@ def _write(outcomes: list[_Outcome], now: datetime) -> None:
     for outcome in outcomes:
         papers.setdefault(id(outcome.paper), outcome)
     new = [o.paper for o in papers.values() if o.created]
-    Paper.objects.bulk_create(new, batch_size=500)
+    bulk_insert_rows(new)
     changed = [o for o in papers.values() if not o.created and o.changed]
     if changed:
         fields = sorted(set().union(*(o.changed for o in changed)) | {"updated_at"})
         for outcome in changed:
             outcome.paper.updated_at = now
-        Paper.objects.bulk_update([o.paper for o in changed], fields, batch_size=500)
-    PaperSnapshot.objects.bulk_create(
+        bulk_update_rows([o.paper for o in changed], fields)
+    bulk_insert_rows(
         [
             PaperSnapshot(paper_id=o.paper.pk, taken_at=taken_at, upvotes=upvotes)
             for o in papers.values()
             if o.snapshot
             for taken_at, upvotes in [o.snapshot]
-        ],
-        batch_size=1_000,
+        ]
     )
     retag = [o.paper for o in papers.values() if o.retag]
     tag_papers(retag)

@@ -1,0 +1,118 @@
+"""Fast bulk writes for ingestion's hot path: one short statement per batch of rows.
+
+Django's bulk_update builds a CASE WHEN expression per row and field and resolves each
+through the ORM, about 0.1 ms per value in Python: 10,000 papers with three changed fields
+took 10 s. bulk_create compiles less but still spends most of its time in the ORM, and on
+PostgreSQL a statement with 12,000 placeholders costs psycopg more to parse than the
+server to run.
+
+So the values are prepared directly (Field.get_db_prep_save) and sent as:
+- PostgreSQL: one array per column, unnest()ed into rows: a short statement, whatever
+  the batch size;
+- SQLite (3.35+ for RETURNING): a VALUES list.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+BATCH = 1_000
+
+
+def bulk_insert_rows(objs: Sequence[models.Model]) -> None:
+    """INSERT new objects (all one model, auto primary key) and set their primary keys."""
+    if not objs:
+        return
+    meta = objs[0]._meta
+    connection = _connection(objs[0])
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    columns = ", ".join(quote(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        for batch in _batches(connection, objs, len(fields)):
+            rows = [
+                [
+                    field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+                    for field in fields
+                ]
+                for obj in batch
+            ]
+            source, params = _rows_source(connection, fields, rows)
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM {source} "
+                f"RETURNING {quote(meta.pk.column)}",
+                params,
+            )
+            # Both databases return the ids in the order the rows were given.
+            for obj, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding = False
+                obj._state.db = connection.alias
+
+
+def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
+    """Write `fields` of every object in `objs` (all one model) to the database."""
+    if not objs or not fields:
+        return 0
+    meta = objs[0]._meta
+    connection = _connection(objs[0])
+    quote = connection.ops.quote_name
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    assignments = ", ".join(
+        f"{quote(field.column)} = v.c{i}" for i, field in enumerate(columns) if i > 0
+    )
+    table = quote(meta.db_table)
+    updated = 0
+    with connection.cursor() as cursor:
+        for batch in _batches(connection, objs, len(columns)):
+            rows = [
+                [
+                    field.get_db_prep_save(getattr(obj, field.attname), connection)
+                    for field in columns
+                ]
+                for obj in batch
+            ]
+            source, params = _rows_source(connection, columns, rows)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM {source} "
+                f"WHERE {table}.{quote(meta.pk.column)} = v.c0",
+                params,
+            )
+            updated += cursor.rowcount
+    return updated
+
+
+def _rows_source(
+    connection: BaseDatabaseWrapper, fields: Sequence[models.Field], rows: list[list[object]]
+) -> tuple[str, list[object]]:
+    """A FROM-clause item `v` with columns c0, c1, … holding `rows`, and its parameters."""
+    names = [f"c{i}" for i in range(len(fields))]
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"CAST(%s AS {field.db_type(connection)}[])" for field in fields)
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return f"unnest({arrays}) AS v({', '.join(names)})", columns
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    selected = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
+    values = ", ".join([row] * len(rows))
+    return f"(SELECT {selected} FROM (VALUES {values}) AS x) AS v", [p for r in rows for p in r]
+
+
+def _connection(obj: models.Model) -> BaseDatabaseWrapper:
+    return connections[router.db_for_write(type(obj))]
+
+
+def _batches(
+    connection: BaseDatabaseWrapper, objs: Sequence[models.Model], width: int
+) -> list[Sequence[models.Model]]:
+    size = BATCH
+    if connection.vendor == "sqlite":
+        # Django assumes SQLite's old limit of 999 variables; ask the library for the real
+        # one (32,766 since 3.32) so that a batch is not cut to a few dozen rows.
+        connection.ensure_connection()
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        size = max(1, min(BATCH, limit // width))
+    return [objs[start : start + size] for start in range(0, len(objs), size)]
