@@ -1,0 +1,172 @@
+"""Choosing a reader's papers: pure functions, no database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from digest.ranking import (
+    SKIP_ALL_SENT,
+    SKIP_NO_MATCH,
+    SKIP_NOTHING_FEATURED,
+    Candidate,
+    Reader,
+    select,
+)
+
+DAY = date(2026, 11, 26)
+WINDOW = (DAY, DAY)
+ZERO_SHOT, RETRIEVAL, VISION = 1, 2, 3
+NAMES = {ZERO_SHOT: "Zero-shot learning", RETRIEVAL: "Retrieval and search", VISION: "Vision"}
+
+
+def paper(pid: int, *, topics=None, upvotes=10, trending=None, title=None, abstract="",
+          featured_on=DAY, pinned=False, hidden=False) -> Candidate:  # fmt: skip
+    return Candidate(
+        paper_id=pid,
+        title=title or f"Paper {pid}",
+        abstract=abstract,
+        upvotes=upvotes,
+        featured_on=featured_on,
+        trending=float(upvotes if trending is None else trending),
+        topics=topics if topics is not None else {ZERO_SHOT: 0.6},
+        pinned=pinned,
+        hidden=hidden,
+    )
+
+
+def reader(*topic_ids: int, keywords=(), max_papers=10) -> Reader:
+    return Reader({t: NAMES[t] for t in topic_ids}, tuple(keywords), max_papers)
+
+
+def ids(selection) -> list[int]:
+    return [pick.paper_id for pick in selection.picks]
+
+
+def test_it_picks_papers_in_the_readers_topics_most_trending_first():
+    candidates = [paper(1, upvotes=5), paper(2, upvotes=40), paper(3, topics={VISION: 0.9})]
+
+    selection = select(candidates, reader(ZERO_SHOT), window=WINDOW)
+
+    assert ids(selection) == [2, 1]
+
+
+def test_each_pick_says_why_in_words():
+    candidates = [
+        paper(1, upvotes=41),
+        paper(2, topics={}, title="Dense retrieval at scale", upvotes=1),
+        paper(3, pinned=True, upvotes=0),
+    ]
+
+    selection = select(candidates, reader(ZERO_SHOT, keywords=["retrieval"]), window=WINDOW)
+
+    reasons = {pick.paper_id: pick.reason for pick in selection.picks}
+    assert reasons[1] == "Zero-shot learning · 41 upvotes"
+    assert reasons[2] == "matches “retrieval” · 1 upvote"
+    assert reasons[3] == "Editor's pick · Zero-shot learning · new"
+
+
+def test_keywords_match_whole_words_in_title_or_abstract_ignoring_case():
+    candidates = [
+        paper(1, topics={}, abstract="We improve RETRIEVAL for agents."),
+        paper(2, topics={}, title="Retrievals"),
+        paper(3, topics={}, abstract="Nothing relevant here."),
+    ]
+
+    selection = select(candidates, reader(keywords=["retrieval"]), window=WINDOW)
+
+    assert ids(selection) == [1]
+
+
+def test_a_keyword_in_the_title_ranks_above_one_in_the_abstract():
+    candidates = [
+        paper(1, topics={}, abstract="about retrieval", upvotes=10),
+        paper(2, topics={}, title="Retrieval at scale", upvotes=10),
+    ]
+
+    assert ids(select(candidates, reader(keywords=["retrieval"]), window=WINDOW)) == [2, 1]
+
+
+def test_pinned_papers_in_the_readers_topics_come_first():
+    candidates = [paper(1, upvotes=300), paper(2, upvotes=1, pinned=True)]
+
+    assert ids(select(candidates, reader(ZERO_SHOT), window=WINDOW)) == [2, 1]
+
+
+def test_a_pinned_paper_outside_the_readers_topics_is_not_forced_on_them():
+    candidates = [paper(1), paper(2, topics={VISION: 0.9}, pinned=True)]
+
+    assert ids(select(candidates, reader(ZERO_SHOT), window=WINDOW)) == [1]
+
+
+def test_hidden_papers_never_come():
+    candidates = [paper(1, hidden=True, upvotes=500), paper(2)]
+
+    assert ids(select(candidates, reader(ZERO_SHOT), window=WINDOW)) == [2]
+
+
+def test_papers_already_sent_never_come_again():
+    candidates = [paper(1, upvotes=50), paper(2)]
+
+    selection = select(candidates, reader(ZERO_SHOT), window=WINDOW, already_sent={1})
+
+    assert ids(selection) == [2]
+
+
+def test_only_papers_featured_in_the_window_count():
+    candidates = [paper(1, featured_on=date(2026, 11, 25)), paper(2)]
+
+    assert ids(select(candidates, reader(ZERO_SHOT), window=WINDOW)) == [2]
+
+
+def test_no_topic_takes_more_than_half_the_slots_while_others_have_papers():
+    zero_shot = [paper(n, upvotes=100 - n) for n in range(1, 9)]
+    retrieval = [paper(n, topics={RETRIEVAL: 0.6}, upvotes=5) for n in range(10, 14)]
+
+    selection = select([*zero_shot, *retrieval], reader(ZERO_SHOT, RETRIEVAL, max_papers=6),
+                       window=WINDOW)  # fmt: skip
+
+    groups = [pick.group for pick in selection.picks]
+    assert groups.count(ZERO_SHOT) == 3
+    assert groups.count(RETRIEVAL) == 3
+
+
+def test_a_topic_fills_the_slots_when_the_others_run_out():
+    zero_shot = [paper(n, upvotes=100 - n) for n in range(1, 9)]
+    retrieval = [paper(10, topics={RETRIEVAL: 0.6})]
+
+    selection = select([*zero_shot, *retrieval], reader(ZERO_SHOT, RETRIEVAL, max_papers=6),
+                       window=WINDOW)  # fmt: skip
+
+    assert len(selection.picks) == 6
+    assert [p.group for p in selection.picks].count(RETRIEVAL) == 1
+
+
+def test_the_digest_holds_at_most_max_papers():
+    candidates = [paper(n) for n in range(1, 40)]
+
+    assert len(select(candidates, reader(ZERO_SHOT, max_papers=5), window=WINDOW).picks) == 5
+
+
+def test_nothing_featured_is_skipped_with_that_reason():
+    selection = select([], reader(ZERO_SHOT), window=WINDOW)
+
+    assert selection.skipped
+    assert selection.skipped_reason == SKIP_NOTHING_FEATURED
+
+
+def test_nothing_matching_is_skipped_with_that_reason():
+    selection = select([paper(1, topics={VISION: 1.0})], reader(ZERO_SHOT), window=WINDOW)
+
+    assert selection.skipped_reason == SKIP_NO_MATCH
+
+
+def test_everything_already_sent_is_skipped_with_that_reason():
+    selection = select([paper(1)], reader(ZERO_SHOT), window=WINDOW, already_sent={1})
+
+    assert selection.skipped_reason == SKIP_ALL_SENT
+
+
+def test_relevance_breaks_ties_between_equally_trending_papers():
+    candidates = [paper(1, topics={ZERO_SHOT: 0.3}), paper(2, topics={ZERO_SHOT: 0.9})]
+
+    assert ids(select(candidates, reader(ZERO_SHOT), window=WINDOW)) == [2, 1]
