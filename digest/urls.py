@@ -1,8 +1,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from digest import feeds, views
+
+# The public pages; URL names carry the app prefix: digest:home, digest:topic, ...
+digest_patterns = [
+    path("", views.home, name="home"),
+    path("feed/", feeds.LatestPapersFeed(), name="feed"),
+    path("topics/<slug:slug>/", views.topic, name="topic"),
+    path("topics/<slug:slug>/feed/", feeds.TopicPapersFeed(), name="topic_feed"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include((digest_patterns, "digest"))),
+    path("", include("subscriptions.urls")),
 ]

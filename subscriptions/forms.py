@@ -1,0 +1,173 @@
+"""Forms validate; models and services act.
+
+The signup form is a plain Form, not a ModelForm: a ModelForm would check the unique
+email and say "already exists", which tells anyone who is on the list.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from digest.models import Topic
+from subscriptions.models import PAUSE_WEEKS, Frequency
+
+# Kept with every consent record: which wording of the form the person agreed to.
+# Change it whenever the form's promise (what we send, how often) changes.
+FORM_VERSION = "signup-2025-11"
+
+WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
+            (4, "Friday"), (5, "Saturday"), (6, "Sunday")]  # fmt: skip
+HOURS = [(h, f"{h:02d}:00") for h in range(24)]
+MAX_KEYWORDS = 20
+MAX_KEYWORD_LENGTH = 60
+MAX_TOPICS = 50
+
+
+@cache
+def _time_zones() -> dict[str, str]:
+    """Every IANA name this system knows, looked up case-insensitively."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+class SingleLineEmailField(forms.EmailField):
+    """An address; line breaks are refused before anything strips them (header injection)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def to_python(self, value: object) -> str:
+        if isinstance(value, str) and ("\r" in value or "\n" in value):
+            raise ValidationError("An email address cannot contain line breaks.", code="newline")
+        return super().to_python(value).lower()
+
+
+class TopicsField(forms.ModelMultipleChoiceField):
+    def clean(self, value: object) -> object:
+        # Refuse absurd lists before they become a query.
+        if isinstance(value, list | tuple) and len(value) > MAX_TOPICS:
+            raise ValidationError("Too many topics.", code="too_many")
+        return super().clean(value)
+
+
+class PreferencesFields(forms.Form):
+    """Everything a subscriber chooses, shared by signup and the preferences page."""
+
+    topics = TopicsField(
+        queryset=Topic.objects.filter(active=True),
+        to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Pick at least one topic."},
+    )
+    keywords = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="Optional, comma-separated: papers mentioning them rank higher.",
+    )
+    frequency = forms.ChoiceField(
+        choices=Frequency.choices, initial=Frequency.DAILY, widget=forms.RadioSelect
+    )
+    weekday = forms.TypedChoiceField(
+        choices=WEEKDAYS, coerce=int, initial=0, required=False, empty_value=0,
+        help_text="For the weekly digest.",
+    )  # fmt: skip
+    send_hour = forms.TypedChoiceField(choices=HOURS, coerce=int, initial=7, label="Send at")
+    timezone = forms.CharField(
+        max_length=64, initial="UTC", label="Time zone", help_text="For example Europe/Berlin."
+    )
+    max_papers = forms.IntegerField(min_value=5, max_value=30, initial=10, label="Papers per email")
+
+    def __init__(self, *args: object, topic_list: list[Topic] | None = None, **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if topic_list is not None:
+            # Topics the page already loaded: rendering the form runs no query of its own.
+            self.fields["topics"].choices = [(t.slug, t.name) for t in topic_list]
+
+    def clean_keywords(self) -> str:
+        words: list[str] = []
+        for raw in self.cleaned_data["keywords"].split(","):
+            word = " ".join(raw.split())
+            if len(word) > MAX_KEYWORD_LENGTH:
+                raise ValidationError(
+                    f"Keep each keyword under {MAX_KEYWORD_LENGTH} characters.", code="long"
+                )
+            if word and word.lower() not in (w.lower() for w in words):
+                words.append(word)
+        if len(words) > MAX_KEYWORDS:
+            raise ValidationError(f"At most {MAX_KEYWORDS} keywords.", code="too_many")
+        return ", ".join(words)
+
+    def clean_timezone(self) -> str:
+        value = self.cleaned_data["timezone"].strip()
+        name = _time_zones().get(value.lower())
+        if name is None:
+            raise ValidationError(
+                "Unknown time zone: use a name like Europe/Berlin or America/New_York.",
+                code="unknown",
+            )
+        return name
+
+    def preferences(self) -> dict[str, object]:
+        """The cleaned choices, ready for Subscriber fields (topics as a list)."""
+        data = self.cleaned_data
+        return {
+            "topics": list(data["topics"]),
+            "keywords": data["keywords"],
+            "frequency": data["frequency"],
+            "weekday": data["weekday"],
+            "send_hour": data["send_hour"],
+            "timezone": data["timezone"],
+            "max_papers": data["max_papers"],
+        }
+
+
+class SignupForm(PreferencesFields):
+    email = SingleLineEmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    # The honeypot: hidden from people (CSS, aria-hidden), irresistible to form-filling bots.
+    website = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    field_order = ["email", "topics", "keywords", "frequency", "weekday", "send_hour",
+                   "timezone", "max_papers", "website"]  # fmt: skip
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # A few lines of JavaScript fill this from the browser (it only replaces "UTC").
+        self.fields["timezone"].widget.attrs["data-browser-timezone"] = ""
+
+
+class PreferencesForm(PreferencesFields):
+    email = SingleLineEmailField(
+        label="Email", help_text="Change it and we send a link to the new address to confirm it."
+    )
+
+    field_order = SignupForm.field_order[:-1]
+
+
+class EmailForm(forms.Form):
+    """Asks for an address to send a fresh link to."""
+
+    email = SingleLineEmailField(label="Email")
+
+
+class PauseForm(forms.Form):
+    weeks = forms.TypedChoiceField(choices=[(w, f"{w} weeks") for w in PAUSE_WEEKS], coerce=int)
+
+
+class DropTopicForm(forms.Form):
+    topic = forms.SlugField(max_length=100)
+
+
+class DeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="Yes, delete my subscription and everything stored about me."
+    )

@@ -1,0 +1,247 @@
+"""What the subscription views do, in functions that tests and the admin call too.
+
+No function here tells its caller whether an address was known: the views answer the same
+page whatever happens, so nobody can learn who is on the list.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.urls import reverse
+from django.utils import timezone
+
+from digest.sending import build_message
+from subscriptions import tokens
+from subscriptions.models import Subscriber, Suppression, site_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Consent:
+    ip: str | None
+    user_agent: str
+    form_version: str
+
+
+# --- signup and links ----------------------------------------------------------------------
+def subscribe(email: str, preferences: dict[str, object], consent: Consent) -> None:
+    """Handle a valid signup; sends at most one email and tells the caller nothing.
+
+    - new or unsubscribed: pending, fresh consent record, confirmation email
+    - pending: preferences and consent replaced, a new confirmation email
+    - active: nothing changes (the submitter may not own the address); a preferences link
+    - bounced, complained, suppressed: nothing stored, nothing sent
+    """
+    if Suppression.covers(email):
+        return
+    preferences = dict(preferences)
+    topics = preferences.pop("topics")
+    try:
+        with transaction.atomic():
+            subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
+            if subscriber is not None and not subscriber.can_be_emailed:
+                return
+            if subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE:
+                send = send_preferences_link
+            else:
+                subscriber = subscriber or Subscriber(email=email)
+                subscriber.restart_signup(
+                    ip=consent.ip, user_agent=consent.user_agent, form_version=consent.form_version
+                )
+                for field, value in preferences.items():
+                    setattr(subscriber, field, value)
+                subscriber.save()
+                subscriber.topics.set(topics)  # type: ignore[arg-type]
+                send = send_confirmation
+    except IntegrityError:
+        # Two signups of a new address at the same moment: the other request created the
+        # row and sends the confirmation; a second email would only be noise.
+        log.info("concurrent signup of one address; the first request sends")
+        return
+    # Sent outside the transaction: the row lock is not held while the provider answers.
+    send(subscriber)
+
+
+def request_link(email: str) -> None:
+    """Someone asks for a fresh link: a preferences link, or a confirmation while pending."""
+    if Suppression.covers(email):
+        return
+    subscriber = Subscriber.objects.filter(email=email).first()
+    if subscriber is None or not subscriber.can_be_emailed:
+        return
+    if subscriber.status == Subscriber.Status.PENDING:
+        send_confirmation(subscriber)
+    else:
+        send_preferences_link(subscriber)
+
+
+def _send(message: EmailMessage) -> None:
+    """Send now; a failure is logged with its traceback for the operator, not shown.
+
+    The visitor gets the same page either way (telling them would reveal whether the
+    address is on the list) and can ask for a new link; a 500 would help nobody.
+    """
+    try:
+        message.send()
+    except Exception:
+        log.exception("could not send %r to %s", message.subject, message.to[0])
+
+
+def send_confirmation(subscriber: Subscriber) -> None:
+    topics = [t.name for t in subscriber.topics.all()]
+    _send(
+        build_message(
+            "confirm",
+            subscriber.email,
+            {
+                "confirm_url": subscriber.confirm_url(),
+                "topics": topics,
+                "frequency": subscriber.get_frequency_display().lower(),
+                "valid_days": tokens.CONFIRM_MAX_AGE.days,
+            },
+            tags=["confirm"],
+            metadata={"subscriber_id": subscriber.pk},
+        )
+    )
+
+
+def send_preferences_link(subscriber: Subscriber) -> None:
+    _send(
+        build_message(
+            "preferences_link",
+            subscriber.email,
+            {
+                "preferences_url": subscriber.preferences_url(),
+                "unsubscribe_url": subscriber.unsubscribe_url(),
+                "subscribed": subscriber.status == Subscriber.Status.ACTIVE,
+            },
+            tags=["preferences-link"],
+            metadata={"subscriber_id": subscriber.pk},
+        )
+    )
+
+
+def request_email_change(subscriber: Subscriber, new_email: str) -> None:
+    """Sends a link to the new address; the change happens when it is opened.
+
+    Says nothing about whether the new address is taken: that would let any subscriber
+    probe the list from their preferences page.
+    """
+    if Suppression.covers(new_email) or Subscriber.objects.filter(email=new_email).exists():
+        return
+    token = tokens.make_email_change_token(subscriber.pk, subscriber.email, new_email)
+    _send(
+        build_message(
+            "email_change",
+            new_email,
+            {
+                "change_url": site_url(reverse("subscriptions:change_email", args=[token])),
+                "valid_days": tokens.EMAIL_CHANGE_MAX_AGE.days,
+            },
+            tags=["email-change"],
+            metadata={"subscriber_id": subscriber.pk},
+        )
+    )
+
+
+def apply_email_change(token: str) -> Subscriber | None:
+    """Opens an email-change link; None when the new address cannot be used (taken,
+    suppressed, or the subscriber is gone). Opening it twice is harmless.
+
+    Raises tokens.TokenInvalid / TokenExpired for a bad token.
+    """
+    subject, new_email = tokens.read_email_change_token(token)
+    subscriber = Subscriber.objects.filter(pk=subject.pk).first()
+    if subscriber is None:
+        return None
+    if subscriber.email == new_email:
+        return subscriber
+    if tokens.fingerprint(subscriber.email) != subject.fingerprint:
+        # The address changed again since this link was sent: a stale link.
+        raise tokens.TokenInvalid
+    if Suppression.covers(new_email):
+        return None
+    try:
+        with transaction.atomic():
+            subscriber.change_email(new_email)
+    except IntegrityError:  # someone else subscribed with it since the link was sent
+        return None
+    return subscriber
+
+
+def subscriber_for(salt: str, token: str) -> Subscriber | None:
+    """The subscriber a token was made for, or None when they or their address are gone.
+
+    Raises tokens.TokenInvalid / TokenExpired for a bad token.
+    """
+    subject = tokens.read_token(salt, token)
+    subscriber = Subscriber.objects.filter(pk=subject.pk).first()
+    if subscriber is None or tokens.fingerprint(subscriber.email) != subject.fingerprint:
+        return None
+    return subscriber
+
+
+# --- preferences ---------------------------------------------------------------------------
+def update_preferences(subscriber: Subscriber, preferences: dict[str, object]) -> None:
+    preferences = dict(preferences)
+    topics = preferences.pop("topics")
+    with transaction.atomic():
+        for field, value in preferences.items():
+            setattr(subscriber, field, value)
+        subscriber.save()
+        subscriber.topics.set(topics)  # type: ignore[arg-type]
+
+
+def recent_deliveries(subscriber: Subscriber, limit: int = 10) -> list[Model]:
+    """The last digests planned for this person: sent ones, and skipped ones with the reason.
+
+    digest.Delivery arrives with the digest-sending issue; until then nobody has had a
+    digest and the preferences page says so.
+    """
+    try:
+        delivery = apps.get_model("digest", "Delivery")
+    except LookupError:
+        return []
+    return list(delivery.objects.filter(subscriber=subscriber).order_by("-pk")[:limit])
+
+
+def _row(instance: Model) -> dict[str, object]:
+    """Every stored column of a row, by field name (foreign keys as ids)."""
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def export_data(subscriber: Subscriber) -> dict[str, object]:
+    """Everything stored about this person, for "download my data" (GDPR Art. 15 and 20)."""
+    data = _row(subscriber)
+    data["topics"] = [{"slug": t.slug, "name": t.name} for t in subscriber.topics.all()]
+    data["consent"] = {
+        "signed_up_at": subscriber.signed_up_at,
+        "signup_ip": subscriber.signup_ip,
+        "signup_user_agent": subscriber.signup_user_agent,
+        "form_version": subscriber.form_version,
+        "confirmed_at": subscriber.confirmed_at,
+        "confirm_ip": subscriber.confirm_ip,
+    }
+    data["deliveries"] = [_row(d) for d in recent_deliveries(subscriber, limit=10_000)]
+    data["exported_at"] = timezone.now()
+    return data
+
+
+def delete_subscriber(subscriber: Subscriber) -> None:
+    """Erasure (GDPR Art. 17): the row and everything hanging off it go.
+
+    Someone who bounced or complained leaves only a hash on the suppression list, so that
+    a later signup of the same address is recognised and never emailed.
+    """
+    with transaction.atomic():
+        if subscriber.status in Subscriber.UNREACHABLE:
+            Suppression.add(subscriber.email, reason=subscriber.status)
+        subscriber.delete()
+    log.info("subscriber deleted at their request")

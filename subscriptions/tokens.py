@@ -1,0 +1,94 @@
+"""Signed tokens for the links in our emails: one salt per purpose.
+
+A token signed for one purpose never opens another (a preferences token is no unsubscribe
+token), and every token names the subscriber by primary key *and* a short hash of the
+address it was sent to, so it dies when the address changes and cannot be pointed at
+another row. Tokens are `<pk>.<hash>:<signature>` (plus a timestamp for expiring ones):
+URL-safe and short enough for a plain-text email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core import signing
+
+SALT_CONFIRM = "subscriptions.confirm"
+SALT_PREFERENCES = "subscriptions.preferences"
+SALT_UNSUBSCRIBE = "subscriptions.unsubscribe"
+SALT_EMAIL_CHANGE = "subscriptions.email-change"
+# Reserved for the digest's "view in browser" and feedback links.
+SALT_VIEW_IN_BROWSER = "digest.view-in-browser"
+SALT_FEEDBACK = "digest.feedback"
+
+CONFIRM_MAX_AGE = timedelta(days=7)
+EMAIL_CHANGE_MAX_AGE = timedelta(days=7)
+
+# 64 bits of the address's hash: enough to tell addresses apart, and the signature (not
+# this hash) is what makes a token unforgeable.
+_FINGERPRINT_CHARS = 16
+
+
+class TokenExpired(Exception):
+    """The signature is good but the token is older than its purpose allows."""
+
+
+class TokenInvalid(Exception):
+    """Tampered, truncated, or signed for another purpose."""
+
+
+@dataclass(frozen=True)
+class TokenSubject:
+    pk: int
+    fingerprint: str
+
+
+def fingerprint(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:_FINGERPRINT_CHARS]
+
+
+def make_token(salt: str, pk: int, email: str) -> str:
+    value = f"{pk}.{fingerprint(email)}"
+    if salt == SALT_CONFIRM:
+        return signing.TimestampSigner(salt=salt).sign(value)
+    return signing.Signer(salt=salt).sign(value)
+
+
+def read_token(salt: str, token: str) -> TokenSubject:
+    """Who the token was made for; raises TokenExpired or TokenInvalid."""
+    try:
+        if salt == SALT_CONFIRM:
+            value = signing.TimestampSigner(salt=salt).unsign(token, max_age=CONFIRM_MAX_AGE)
+        else:
+            value = signing.Signer(salt=salt).unsign(token)
+    except signing.SignatureExpired:
+        raise TokenExpired from None
+    except signing.BadSignature:
+        raise TokenInvalid from None
+    pk, _, fp = value.partition(".")
+    if not pk.isdigit() or len(fp) != _FINGERPRINT_CHARS:
+        raise TokenInvalid
+    return TokenSubject(pk=int(pk), fingerprint=fp)
+
+
+def make_email_change_token(pk: int, old_email: str, new_email: str) -> str:
+    """Sent to the new address: opening it proves the new mailbox belongs to this person."""
+    return signing.dumps(
+        [pk, fingerprint(old_email), new_email], salt=SALT_EMAIL_CHANGE, compress=True
+    )
+
+
+def read_email_change_token(token: str) -> tuple[TokenSubject, str]:
+    try:
+        pk, fp, new_email = signing.loads(
+            token, salt=SALT_EMAIL_CHANGE, max_age=EMAIL_CHANGE_MAX_AGE
+        )
+    except signing.SignatureExpired:
+        raise TokenExpired from None
+    except (signing.BadSignature, ValueError, TypeError):
+        raise TokenInvalid from None
+    if not isinstance(pk, int) or not isinstance(fp, str) or not isinstance(new_email, str):
+        raise TokenInvalid
+    return TokenSubject(pk=pk, fingerprint=fp), new_email

@@ -1,0 +1,262 @@
+"""Signup, confirmation, preferences by magic link, and one-click unsubscribe.
+
+Every answer that follows an address being typed in is the same page whatever we know
+about the address: nobody can use these forms to learn who is on the list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from subscriptions import ratelimit, services, tokens
+from subscriptions.forms import (
+    FORM_VERSION,
+    DeleteForm,
+    DropTopicForm,
+    EmailForm,
+    PauseForm,
+    PreferencesForm,
+    SignupForm,
+)
+from subscriptions.models import PAUSE_WEEKS, Subscriber
+
+SubscriberView = Callable[..., HttpResponse]
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _check_inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "subscriptions/check_inbox.html")
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "subscriptions/rate_limited.html", status=429)
+    response["Retry-After"] = str(ratelimit.WINDOW_SECONDS)
+    return response
+
+
+def _bad_link(request: HttpRequest, *, expired: bool = False) -> HttpResponse:
+    context = {"expired": expired, "form": EmailForm()}
+    return render(
+        request, "subscriptions/link_invalid.html", context, status=410 if expired else 400
+    )
+
+
+def _consent(request: HttpRequest) -> services.Consent:
+    return services.Consent(
+        ip=ratelimit.client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
+        form_version=FORM_VERSION,
+    )
+
+
+def with_subscriber(salt: str) -> Callable[[SubscriberView], SubscriberView]:
+    """Turns the URL's token into the subscriber, or answers with the bad-link page."""
+
+    def decorator(view: SubscriberView) -> SubscriberView:
+        @wraps(view)
+        def wrapped(request: HttpRequest, token: str, **kwargs: object) -> HttpResponse:
+            try:
+                subscriber = services.subscriber_for(salt, token)
+            except tokens.TokenExpired:
+                return _bad_link(request, expired=True)
+            except tokens.TokenInvalid:
+                subscriber = None
+            if subscriber is None:
+                return _bad_link(request)
+            return view(request, subscriber, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# --- signup and confirmation ---------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "subscriptions/subscribe.html", {"form": SignupForm()})
+    if ratelimit.ip_over_limit(request):
+        return _too_many(request)
+    if request.POST.get("website"):
+        # The honeypot is filled: a bot. It gets the usual answer and we store nothing.
+        return _check_inbox(request)
+    form = SignupForm(request.POST)
+    if not form.is_valid():
+        return render(request, "subscriptions/subscribe.html", {"form": form}, status=400)
+    email = form.cleaned_data["email"]
+    # Over the per-address limit: the usual answer, but no more email to that inbox.
+    if not ratelimit.address_over_limit(email):
+        services.subscribe(email, form.preferences(), _consent(request))
+    return _check_inbox(request)
+
+
+@require_GET
+@with_subscriber(tokens.SALT_CONFIRM)
+def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    if subscriber.status not in (Subscriber.Status.PENDING, Subscriber.Status.ACTIVE):
+        # Unsubscribed (or bounced) since the email was sent: consent must be given anew.
+        return _bad_link(request)
+    subscriber.confirm(ip=ratelimit.client_ip(request))
+    context = {"subscriber": subscriber, "preferences_page": subscriber.preferences_path()}
+    return render(request, "subscriptions/confirmed.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def request_link(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "subscriptions/request_link.html", {"form": EmailForm()})
+    if ratelimit.ip_over_limit(request):
+        return _too_many(request)
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        return render(request, "subscriptions/request_link.html", {"form": form}, status=400)
+    email = form.cleaned_data["email"]
+    if not ratelimit.address_over_limit(email):
+        services.request_link(email)
+    return render(request, "subscriptions/link_sent.html")
+
+
+# --- preferences ---------------------------------------------------------------------------
+def _initial(subscriber: Subscriber) -> dict[str, object]:
+    return {
+        "email": subscriber.email,
+        "topics": [t.slug for t in subscriber.topics.all()],
+        "keywords": subscriber.keywords,
+        "frequency": subscriber.frequency,
+        "weekday": subscriber.weekday,
+        "send_hour": subscriber.send_hour,
+        "timezone": subscriber.timezone,
+        "max_papers": subscriber.max_papers,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@with_subscriber(tokens.SALT_PREFERENCES)
+def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, initial=_initial(subscriber))
+    if request.method == "POST" and form.is_valid():
+        services.update_preferences(subscriber, form.preferences())
+        messages.success(request, "Your preferences are saved.")
+        new_email = form.cleaned_data["email"]
+        if new_email != subscriber.email:
+            if not ratelimit.address_over_limit(new_email):
+                services.request_email_change(subscriber, new_email)
+            messages.info(
+                request,
+                f"We sent a link to {new_email}: your address changes when you open it.",
+            )
+        return redirect(subscriber.preferences_path())
+    context = {
+        "subscriber": subscriber,
+        "form": form,
+        "token": subscriber.token(tokens.SALT_PREFERENCES),
+        "pause_weeks": PAUSE_WEEKS,
+        "deliveries": services.recent_deliveries(subscriber),
+        "delete_form": DeleteForm(),
+    }
+    status = 400 if form.is_bound else 200
+    return render(request, "subscriptions/preferences.html", context, status=status)
+
+
+@require_POST
+@with_subscriber(tokens.SALT_PREFERENCES)
+def pause(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    form = PauseForm(request.POST)
+    if form.is_valid():
+        until = subscriber.pause(form.cleaned_data["weeks"])
+        messages.success(request, f"Paused: no digests until {until:%A %d %B %Y}.")
+    else:
+        messages.error(request, "Choose a pause of 1, 2 or 4 weeks.")
+    return redirect(subscriber.preferences_path())
+
+
+@require_POST
+@with_subscriber(tokens.SALT_PREFERENCES)
+def resume(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    subscriber.resume()
+    messages.success(request, "Resumed: your digests start again.")
+    return redirect(subscriber.preferences_path())
+
+
+@require_POST
+@with_subscriber(tokens.SALT_PREFERENCES)
+def weekly(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    subscriber.switch_frequency(Subscriber.Frequency.WEEKLY)
+    messages.success(request, "You now get one digest a week.")
+    return redirect(subscriber.preferences_path())
+
+
+@require_POST
+@with_subscriber(tokens.SALT_PREFERENCES)
+def drop_topic(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    form = DropTopicForm(request.POST)
+    if form.is_valid() and subscriber.drop_topic(form.cleaned_data["topic"]):
+        messages.success(request, "That topic is gone from your digest.")
+    else:
+        messages.error(request, "That topic could not be dropped: you need at least one.")
+    return redirect(subscriber.preferences_path())
+
+
+@require_GET
+@with_subscriber(tokens.SALT_PREFERENCES)
+def export(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    data = json.dumps(services.export_data(subscriber), cls=DjangoJSONEncoder, indent=2)
+    response = HttpResponse(data, content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="daily-papers-my-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@with_subscriber(tokens.SALT_PREFERENCES)
+def delete(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    if not DeleteForm(request.POST).is_valid():
+        messages.error(request, "Tick the box to confirm that you want to be deleted.")
+        return redirect(subscriber.preferences_path())
+    services.delete_subscriber(subscriber)
+    return render(request, "subscriptions/deleted.html")
+
+
+@require_GET
+def change_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = services.apply_email_change(token)
+    except tokens.TokenExpired:
+        return _bad_link(request, expired=True)
+    except tokens.TokenInvalid:
+        return _bad_link(request)
+    if subscriber is None:
+        return render(request, "subscriptions/email_not_changed.html", status=409)
+    context = {"subscriber": subscriber, "preferences_page": subscriber.preferences_path()}
+    return render(request, "subscriptions/email_changed.html", context)
+
+
+# --- unsubscribe ---------------------------------------------------------------------------
+@csrf_exempt  # RFC 8058: the mail client posts without cookies; the signed URL is the proof
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = services.subscriber_for(tokens.SALT_UNSUBSCRIBE, token)
+    except (tokens.TokenInvalid, tokens.TokenExpired):
+        return _bad_link(request)
+    if request.method == "POST":
+        if subscriber is not None:
+            one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+            subscriber.unsubscribe("one-click" if one_click else "unsubscribe page")
+        # 200 and a page, never a redirect (RFC 8058); a repeat answers the same.
+        return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})
+    # GET never changes anything: scanners and link previews fetch every link in a message.
+    context = {"subscriber": subscriber, "pause_weeks": PAUSE_WEEKS}
+    if subscriber is not None:
+        context["token"] = subscriber.token(tokens.SALT_PREFERENCES)
+        context["topics"] = list(subscriber.topics.all())
+    return render(request, "subscriptions/unsubscribe.html", context)

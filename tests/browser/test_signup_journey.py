@@ -1,0 +1,222 @@
+"""A person subscribes, confirms from the email, changes preferences and leaves, in a real
+browser: Debian's Chromium driven by Playwright against a live server.
+
+Screenshots of / at 1280 and 375 px go to test-artifacts/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from digest.models import Paper, PaperSnapshot, Topic
+from subscriptions.models import Subscriber
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+# The live server answers from another thread, so the data must really be committed;
+# serialized_rollback puts the topics from the data migration back for later tests.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def site(live_server, settings) -> str:
+    # Links in emails are built from SITE_URL: point them at the live server.
+    settings.SITE_URL = live_server.url
+    settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
+    # Django's test setup swaps in the in-memory backend; we want the real .eml files.
+    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    from django.core.cache import cache
+
+    cache.clear()  # rate-limit counters
+    return live_server.url
+
+
+@pytest.fixture
+def browser(site: str) -> Iterator[object]:
+    """Chromium for one test, started after the database is set up and stopped before it
+    is flushed."""
+    if not CHROMIUM.exists():
+        reason = f"Debian's chromium is missing at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; .ci/run installs it")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio event loop in this thread, and Django refuses
+    # ORM calls from a thread with a running loop (SynchronousOnlyOperation). Our ORM calls
+    # here are plain synchronous test code, so the check is a false alarm: switch it off
+    # while the browser runs, and only then.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+                # While the loop runs, Django hands this thread separate connections
+                # (asgiref keeps them per async context): close them before the test
+                # database is flushed or dropped.
+                connections.close_all()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def papers() -> list[Paper]:
+    today = timezone.localdate()
+    made = []
+    for i, (title, votes, slugs) in enumerate(
+        [
+            (
+                "Reasoning Agents That Search Before They Answer",
+                120,
+                ["agents", "llm-reasoning-rl"],
+            ),
+            ("Zeroth-Order Fine-Tuning Without Backpropagation", 64, ["zeroth-order-optimization"]),
+            ("Dense Retrieval for Long Scientific Documents", 33, ["retrieval-search"]),
+            ("A Small Vision-Language Model for Charts", 12, ["vision-multimodal"]),
+        ]
+    ):
+        paper = Paper.objects.create(
+            title=title,
+            featured_on=today,
+            upvotes=votes,
+            arxiv_id=f"2511.1000{i}",
+            sources=["hf-api"],
+            authors=["Ada Lovelace", "Alan Turing"],
+            abstract="We propose a method and show that it works on several benchmarks. " * 3,
+        )
+        PaperSnapshot.objects.create(paper=paper, upvotes=votes, taken_at=timezone.now())
+        for slug in slugs:
+            paper.set_topic(Topic.objects.get(slug=slug))
+        made.append(paper)
+    Paper.objects.create(
+        title="Yesterday's Paper", featured_on=today - timedelta(days=1), upvotes=80
+    )
+    return made
+
+
+def outbox_messages(directory: Path) -> list[EmailMessage]:
+    return [
+        BytesParser(policy=policy.default).parsebytes(p.read_bytes())  # type: ignore[misc]
+        for p in sorted(directory.glob("*.eml"))
+    ]
+
+
+def link_in(message: EmailMessage, site: str, kind: str) -> str:
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    match = re.search(rf"{re.escape(site)}/{kind}/\S+/", text)
+    assert match, text
+    return match.group(0)
+
+
+def test_the_daily_papers_page_at_desktop_and_phone_width(browser, site, papers):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site + "/")
+
+    assert page.get_by_role("heading", name="Get trending papers in your email inbox!").is_visible()
+    assert page.locator("li.paper h3").first.inner_text().startswith("Reasoning Agents")
+    page.screenshot(path=str(ARTIFACTS / "daily-papers-1280.png"), full_page=True)
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    # Readable on a phone: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(ARTIFACTS / "daily-papers-375.png"), full_page=True)
+    page.close()
+
+    assert (ARTIFACTS / "daily-papers-1280.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "daily-papers-375.png").stat().st_size > 10_000
+
+
+def test_subscribe_confirm_change_preferences_and_unsubscribe(browser, site, papers, settings):
+    context = browser.new_context(timezone_id="Europe/Berlin")
+    page = context.new_page()
+    page.goto(site + "/")
+
+    # Subscribe with two topics; the browser filled in its time zone.
+    page.get_by_label("Email:", exact=True).fill("ria@example.com")
+    page.get_by_label("Agents", exact=True).check()
+    page.get_by_label("LLM reasoning and RL", exact=True).check()
+    assert page.locator("#id_timezone").input_value() == "Europe/Berlin"
+    page.get_by_role("button", name="Subscribe").click()
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+
+    ria = Subscriber.objects.get(email="ria@example.com")
+    assert ria.status == "pending"
+    assert sorted(t.slug for t in ria.topics.all()) == ["agents", "llm-reasoning-rl"]
+    assert ria.timezone == "Europe/Berlin"
+
+    # The confirmation email, as written to the outbox.
+    [message] = outbox_messages(Path(settings.OUTBOX_DIR))
+    assert message["To"] == "ria@example.com"
+    page.goto(link_in(message, site, "confirm"))
+    assert page.get_by_role("heading", name="You're subscribed").is_visible()
+    ria.refresh_from_db()
+    assert ria.status == "active" and ria.confirmed_at is not None
+
+    # Preferences: weekly on Friday at 18:00, one more topic.
+    page.get_by_role("link", name="Change your preferences").click()
+    page.get_by_label("Weekly", exact=True).check()
+    page.get_by_label("Weekday:", exact=True).select_option(label="Friday")
+    page.get_by_label("Send at:", exact=True).select_option(label="18:00")
+    page.get_by_label("Retrieval and search", exact=True).check()
+    page.get_by_role("button", name="Save preferences").click()
+    assert page.get_by_text("Your preferences are saved.").is_visible()
+    ria.refresh_from_db()
+    assert (ria.frequency, ria.weekday, ria.send_hour) == ("weekly", 4, 18)
+    assert ria.topics.count() == 3
+
+    # Leave with the button on the unsubscribe page.
+    page.get_by_role("link", name="unsubscribe").click()
+    assert page.get_by_role("heading", name="Unsubscribe from Daily Papers?").is_visible()
+    ria.refresh_from_db()
+    assert ria.status == "active"  # opening the page changed nothing
+    page.get_by_role("button", name="Unsubscribe").click()
+    assert page.get_by_role("heading", name="You're unsubscribed").is_visible()
+    ria.refresh_from_db()
+    assert ria.status == "unsubscribed"
+    context.close()
+
+
+def test_signing_up_works_without_javascript(browser, site, papers):
+    context = browser.new_context(java_script_enabled=False, timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.goto(site + "/")
+
+    page.get_by_label("Email:", exact=True).fill("noscript@example.com")
+    page.get_by_label("Retrieval and search", exact=True).check()
+    page.get_by_role("button", name="Subscribe").click()
+
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    # Without JavaScript the time zone stays at its default.
+    assert Subscriber.objects.get(email="noscript@example.com").timezone == "UTC"
+    context.close()

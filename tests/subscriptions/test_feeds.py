@@ -1,0 +1,80 @@
+"""Atom feeds of trending papers: all topics and one per topic."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from xml.etree import ElementTree
+
+import pytest
+
+from digest.models import Paper, Topic
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+DAY = date(2025, 11, 20)
+
+
+@pytest.fixture
+def papers():
+    agents = Topic.objects.get(slug="agents")
+    made = []
+    for i, (title, day, votes) in enumerate(
+        [
+            ("A", DAY, 5),
+            ("B", DAY, 50),
+            ("C", DAY - timedelta(days=1), 99),
+            ("D", DAY - timedelta(days=9), 1),
+        ]
+    ):
+        p = Paper.objects.create(
+            title=title,
+            featured_on=day,
+            upvotes=votes,
+            arxiv_id=f"2511.0000{i}",
+            abstract=f"About {title}.",
+        )
+        made.append(p)
+    for p in made[:2]:
+        p.set_topic(agents)
+    Paper.objects.create(title="Hidden", featured_on=DAY, upvotes=999, hidden=True)
+    return made
+
+
+def entries(response) -> list[str]:
+    root = ElementTree.fromstring(response.content)
+    return [e.find(f"{ATOM}title").text for e in root.findall(f"{ATOM}entry")]
+
+
+def test_the_feed_is_atom_with_the_latest_days_newest_first_then_trending(client, papers):
+    response = client.get("/feed/")
+
+    assert response["Content-Type"].startswith("application/atom+xml")
+    assert entries(response) == ["B", "A", "C", "D"]
+
+
+def test_an_entry_links_to_the_paper_and_carries_abstract_authors_and_topics(client, papers):
+    root = ElementTree.fromstring(client.get("/feed/").content)
+    entry = root.find(f"{ATOM}entry")
+
+    assert entry.find(f"{ATOM}link").get("href") == "https://arxiv.org/abs/2511.00001"
+    assert entry.find(f"{ATOM}summary").text == "About B."
+    assert entry.find(f"{ATOM}id").text.startswith("tag:localhost,")
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["Agents"]
+
+
+def test_a_topic_feed_has_only_that_topic(client, papers):
+    response = client.get("/topics/agents/feed/")
+
+    assert entries(response) == ["B", "A"]
+    root = ElementTree.fromstring(response.content)
+    assert "Agents" in root.find(f"{ATOM}title").text
+
+
+def test_an_unknown_topic_feed_is_a_404(client):
+    assert client.get("/topics/nope/feed/").status_code == 404
+
+
+def test_the_pages_announce_their_feeds(client, papers):
+    assert 'type="application/atom+xml"' in client.get("/").content.decode()
+    assert 'href="/topics/agents/feed/"' in client.get("/topics/agents/").content.decode()

@@ -1,0 +1,33 @@
+"""When the email provider is down, the visitor still gets a page, never a 500."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.urls import reverse
+
+from subscriptions.models import Subscriber
+from tests.subscriptions.helpers import signup_data
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_signup_during_an_outage_is_stored_and_the_failure_logged(client, settings, caplog):
+    settings.EMAIL_BACKEND = "tests.support.failing_backend.FailingBackend"
+
+    with caplog.at_level(logging.ERROR, logger="subscriptions.services"):
+        response = client.post(reverse("subscriptions:subscribe"), signup_data())
+
+    assert response.status_code == 200
+    assert Subscriber.objects.get(email="erin@example.com").status == Subscriber.Status.PENDING
+    assert "could not send" in caplog.text
+    assert "503 Service Unavailable" in caplog.text
+
+
+def test_a_link_request_during_an_outage_gets_the_usual_page(client, settings, alice):
+    settings.EMAIL_BACKEND = "tests.support.failing_backend.FailingBackend"
+
+    response = client.post(reverse("subscriptions:request_link"), {"email": alice.email})
+
+    assert response.status_code == 200
