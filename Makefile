@@ -19,6 +19,7 @@ demo: $(STAMP)
 	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py migrate --noinput -v 0
 	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py ingest $(SEED)
 	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py demo_report
+	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py demo_digests
 
 test: $(STAMP)
 	@bash scripts/test.sh $(PYTEST_ARGS)

@@ -7,12 +7,14 @@ from django.db import models, transaction
 from django.db.models import Count, Prefetch, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from digest import tasks
+from digest import previews, tasks
 from digest.ingestion.records import FORMATS
-from digest.models import Paper, PaperSnapshot, PaperTopic, Topic
+from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic, Topic
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -166,8 +168,28 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     actions = ("retag",)
 
+    readonly_fields = ("digest_preview",)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(num_papers=Count("paper_links"))
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/preview/",
+                view(lambda request, object_id: previews.topic_preview(request, self, object_id)),
+                name="digest_topic_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="digest")
+    def digest_preview(self, topic: Topic) -> str:
+        if topic.pk is None:
+            return "-"
+        url = reverse("admin:digest_topic_preview", args=[topic.pk])
+        return format_html('<a class="button" href="{}">Preview a digest of this topic</a>', url)
 
     @admin.display(description="papers", ordering="num_papers")
     def paper_count(self, topic: Topic) -> int:
@@ -185,3 +207,46 @@ class TopicAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         transaction.on_commit(lambda: tasks.retag_topics.delay(ids))
         self.message_user(request, f"Re-tagging papers for {len(ids)} topic(s).", messages.SUCCESS)
+
+
+class DeliveryPaperInline(admin.TabularInline):
+    model = DeliveryPaper
+    fields = ("position", "paper", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """What went out, to whom, and why not: read-only, the senders own these rows."""
+
+    list_display = ("period", "subscriber", "status", "sent_at", "paper_count", "short_error")
+    list_filter = ("status", "created_at", "sent_at")
+    search_fields = ("subscriber__email", "period", "message_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("subscriber",)
+    inlines = (DeliveryPaperInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(num_papers=Count("items"))
+
+    @admin.display(description="papers", ordering="num_papers")
+    def paper_count(self, delivery: Delivery) -> int:
+        return delivery.num_papers
+
+    @admin.display(description="error or reason")
+    def short_error(self, delivery: Delivery) -> str:
+        return Truncator(delivery.last_error or delivery.skipped_reason).chars(80)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -11,6 +11,7 @@ digest_patterns = [
     path("feed/", feeds.LatestPapersFeed(), name="feed"),
     path("topics/<slug:slug>/", views.topic, name="topic"),
     path("topics/<slug:slug>/feed/", feeds.TopicPapersFeed(), name="topic_feed"),
+    path("digest/<str:token>/", views.view_digest, name="view"),
 ]
 
 urlpatterns = [

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from digest.models import Paper, PaperTopic, Topic
+from digest.models import Delivery, Paper, PaperTopic, Topic
 from subscriptions import views as subscription_views
 from subscriptions.forms import SignupForm
 
@@ -99,3 +99,25 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def topic(request: HttpRequest, slug: str) -> HttpResponse:
     return _day_page(request, get_object_or_404(Topic, slug=slug, active=True))
+
+
+@require_GET
+def view_digest(request: HttpRequest, token: str) -> HttpResponse:
+    """The exact email as a web page: the digest's "view in browser" link."""
+    from digest import digests
+
+    delivery_id = digests.read_view_token(token)
+    delivery = (
+        Delivery.objects.select_related("subscriber").filter(pk=delivery_id).first()
+        if delivery_id
+        else None
+    )
+    if delivery is None or not delivery.items.exists():
+        raise Http404("This digest does not exist or was never sent.")
+    message = digests.delivery_message(delivery)
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    response = HttpResponse(html)
+    # A personal page: keep it out of shared caches and search engines.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response

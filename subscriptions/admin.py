@@ -11,7 +11,9 @@ import csv
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from subscriptions import services
 from subscriptions.models import Subscriber, Suppression, email_hash
@@ -41,11 +43,11 @@ class SubscriberAdmin(admin.ModelAdmin):
     date_hierarchy = "signed_up_at"
     filter_horizontal = ("topics",)
     readonly_fields = (
-        "status", *CONSENT_FIELDS, "unsubscribed_at", "unsubscribe_reason",
+        "digest_preview", "status", *CONSENT_FIELDS, "unsubscribed_at", "unsubscribe_reason",
         "created_at", "updated_at",
     )  # fmt: skip
     fieldsets = (
-        (None, {"fields": ("email", "status", "topics", "keywords")}),
+        (None, {"fields": ("email", "status", "digest_preview", "topics", "keywords")}),
         ("Schedule", {"fields": ("frequency", "weekday", "send_hour", "timezone",
                                  "max_papers", "paused_until")}),
         ("Consent record", {"fields": CONSENT_FIELDS}),
@@ -63,6 +65,39 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_urls(self) -> list:
+        from digest import previews
+
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/preview/",
+                view(
+                    lambda request, object_id: previews.subscriber_preview(request, self, object_id)
+                ),
+                name="subscriptions_subscriber_preview",
+            ),
+            path(
+                "<path:object_id>/send-test/",
+                view(
+                    lambda request, object_id: previews.subscriber_send_test(
+                        request, self, object_id
+                    )
+                ),
+                name="subscriptions_subscriber_send_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="digest")
+    def digest_preview(self, obj: Subscriber) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:subscriptions_subscriber_preview", args=[obj.pk])
+        return format_html(
+            '<a class="button" href="{}">Preview digest</a> (and send me a test)', url
+        )
 
     @admin.action(description="Resend the confirmation email (pending only)")
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:

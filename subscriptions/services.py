@@ -200,16 +200,13 @@ def update_preferences(subscriber: Subscriber, preferences: dict[str, object]) -
 
 
 def recent_deliveries(subscriber: Subscriber, limit: int = 10) -> list[Model]:
-    """The last digests planned for this person: sent ones, and skipped ones with the reason.
-
-    digest.Delivery arrives with the digest-sending issue; until then nobody has had a
-    digest and the preferences page says so.
-    """
-    try:
-        delivery = apps.get_model("digest", "Delivery")
-    except LookupError:
-        return []
-    return list(delivery.objects.filter(subscriber=subscriber).order_by("-pk")[:limit])
+    """The last digests planned for this person: sent ones, and skipped ones with the reason."""
+    delivery = apps.get_model("digest", "Delivery")
+    return list(
+        delivery.objects.filter(subscriber=subscriber)
+        .prefetch_related("items__paper")
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def _row(instance: Model) -> dict[str, object]:
@@ -229,7 +226,16 @@ def export_data(subscriber: Subscriber) -> dict[str, object]:
         "confirmed_at": subscriber.confirmed_at,
         "confirm_ip": subscriber.confirm_ip,
     }
-    data["deliveries"] = [_row(d) for d in recent_deliveries(subscriber, limit=10_000)]
+    data["deliveries"] = [
+        _row(d)
+        | {
+            "papers": [
+                {"title": item.paper.title, "url": item.paper.url, "reason": item.reason}
+                for item in d.items.all()  # type: ignore[attr-defined]
+            ]
+        }
+        for d in recent_deliveries(subscriber, limit=10_000)
+    ]
     data["exported_at"] = timezone.now()
     return data
 

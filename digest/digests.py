@@ -1,0 +1,450 @@
+"""Personal digests: plan the due periods, choose each reader's papers, build the email.
+
+The command `send_digests` and (later) the Celery tasks call these functions; they hold no
+scheduling of their own. Work is claimed with compare-and-swap updates on Delivery.status,
+so running any of it twice, or at once in two processes, sends nobody a second copy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic
+from digest.periods import Period, due_period, period_at
+from digest.ranking import Candidate, Reader, Selection, select, trending_score
+from digest.sending import build_message
+from subscriptions.models import Subscriber
+from subscriptions.tokens import SALT_VIEW_IN_BROWSER
+
+log = logging.getLogger(__name__)
+
+ABSTRACT_CHARS = 400
+LEASE = timedelta(minutes=10)
+PLAN_CHUNK = 2_000
+
+
+# --- planning ---------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    created: list[int] = field(default_factory=list)  # new Delivery ids, queued
+    due: int = 0
+
+
+def due_subscribers(now: datetime) -> Iterable[tuple[int, Period]]:
+    """(subscriber id, period) for every active, unpaused subscriber whose period is due."""
+    rows = (
+        Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
+        .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
+        .values_list("pk", "frequency", "weekday", "send_hour", "timezone")
+        .order_by("pk")
+    )
+    for pk, frequency, weekday, send_hour, tz in rows.iterator(chunk_size=PLAN_CHUNK):
+        period = due_period(frequency, weekday, send_hour, tz, now)
+        if period is not None:
+            yield pk, period
+
+
+def plan(now: datetime) -> Plan:
+    """Create a queued Delivery for every due subscriber that has none for its period.
+
+    The unique (subscriber, period) constraint is the guard: a second planner at the same
+    moment creates nothing more.
+    """
+    result = Plan()
+    requeue_expired(now)
+    batch: list[tuple[int, Period]] = []
+    for item in due_subscribers(now):
+        batch.append(item)
+        if len(batch) == PLAN_CHUNK:
+            _plan_batch(batch, now, result)
+            batch = []
+    if batch:
+        _plan_batch(batch, now, result)
+    return result
+
+
+def requeue_expired(now: datetime) -> int:
+    """Deliveries whose sender died mid-send (lease over, never finished) go back in line."""
+    return Delivery.objects.filter(status=Delivery.Status.SENDING, lease_until__lt=now).update(
+        status=Delivery.Status.QUEUED, lease_until=None, updated_at=now
+    )
+
+
+def _plan_batch(batch: list[tuple[int, Period]], now: datetime, result: Plan) -> None:
+    result.due += len(batch)
+    periods = {p.key for _, p in batch}
+    existing = set(
+        Delivery.objects.filter(
+            subscriber_id__in=[pk for pk, _ in batch], period__in=periods
+        ).values_list("subscriber_id", "period")
+    )
+    fresh = [
+        Delivery(
+            subscriber_id=pk,
+            period=period.key,
+            window_start=period.window[0],
+            window_end=period.window[1],
+            created_at=now,
+        )
+        for pk, period in batch
+        if (pk, period.key) not in existing
+    ]
+    Delivery.objects.bulk_create(fresh, batch_size=1_000, ignore_conflicts=True)
+    created = Delivery.objects.filter(
+        subscriber_id__in=[d.subscriber_id for d in fresh],
+        period__in=periods,
+        status=Delivery.Status.QUEUED,
+        created_at=now,
+    ).values_list("pk", flat=True)
+    result.created.extend(created)
+
+
+# --- choosing the papers ------------------------------------------------------------------
+class CandidatePool:
+    """Candidates per featured-date window, loaded once and shared by every reader."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self._windows: dict[tuple[date, date], list[Candidate]] = {}
+
+    def get(self, window: tuple[date, date]) -> list[Candidate]:
+        if window not in self._windows:
+            self._windows[window] = load_candidates(window, self.now)
+        return self._windows[window]
+
+
+def load_candidates(window: tuple[date, date], now: datetime) -> list[Candidate]:
+    """Every visible paper featured in the window, as ranking sees it: three queries."""
+    papers = list(
+        Paper.objects.filter(hidden=False, featured_on__range=window).values_list(
+            "pk", "title", "abstract", "upvotes", "featured_on", "pinned"
+        )
+    )
+    ids = [row[0] for row in papers]
+    topics: dict[int, dict[int, float]] = defaultdict(dict)
+    for paper_id, topic_id, score in PaperTopic.objects.filter(
+        paper_id__in=ids, topic__active=True
+    ).values_list("paper_id", "topic_id", "score"):
+        topics[paper_id][topic_id] = score
+    history: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    for paper_id, taken_at, upvotes in PaperSnapshot.objects.filter(paper_id__in=ids).values_list(
+        "paper_id", "taken_at", "upvotes"
+    ):
+        history[paper_id].append((taken_at, upvotes))
+    return [
+        Candidate(
+            paper_id=pk,
+            title=title,
+            abstract=abstract,
+            upvotes=upvotes,
+            featured_on=featured_on,
+            trending=trending_score(
+                upvotes=upvotes, featured_on=featured_on, now=now, history=history[pk]
+            ),
+            topics=topics[pk],
+            pinned=pinned,
+        )
+        for pk, title, abstract, upvotes, featured_on, pinned in papers
+    ]
+
+
+def reader_for(subscriber: Subscriber) -> Reader:
+    topics = sorted(subscriber.topics.all(), key=lambda t: t.name)
+    keywords = tuple(k.strip() for k in subscriber.keywords.split(",") if k.strip())
+    return Reader({t.pk: t.name for t in topics if t.active}, keywords, subscriber.max_papers)
+
+
+def sent_papers(subscriber_id: int) -> set[int]:
+    return set(
+        DeliveryPaper.objects.filter(subscriber_id=subscriber_id).values_list("paper_id", flat=True)
+    )
+
+
+def choose(subscriber: Subscriber, window: tuple[date, date], pool: CandidatePool) -> Selection:
+    """What this subscriber would get for this window now."""
+    return select(
+        pool.get(window),
+        reader_for(subscriber),
+        window=window,
+        already_sent=sent_papers(subscriber.pk),
+    )
+
+
+# --- building the email -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Item:
+    paper: Paper
+    reason: str
+
+
+def view_token(delivery_id: int) -> str:
+    return signing.Signer(salt=SALT_VIEW_IN_BROWSER).sign(str(delivery_id))
+
+
+def read_view_token(token: str) -> int | None:
+    try:
+        value = signing.Signer(salt=SALT_VIEW_IN_BROWSER).unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() else None
+
+
+def view_url(delivery_id: int) -> str:
+    return settings.SITE_URL + reverse("digest:view", args=[view_token(delivery_id)])
+
+
+def shorten_abstract(text: str, limit: int = ABSTRACT_CHARS) -> str:
+    """About `limit` characters, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.-\u2013\u2014")
+    return f"{cut}…"
+
+
+def _paper_context(item: Item) -> dict[str, object]:
+    paper = item.paper
+    return {
+        "title": paper.title,
+        "url": paper.url,
+        "byline": paper.byline,
+        "date_label": f"{paper.published_on:%b} {paper.published_on.day}, {paper.published_on.year}"
+        if paper.published_on
+        else "",
+        "upvotes": paper.upvotes,
+        "topics": [link.topic.name for link in paper.topic_links.all() if link.topic.active],
+        "reason": item.reason,
+        "abstract": shorten_abstract(paper.abstract),
+        "editor_note": paper.editor_note,
+    }
+
+
+def digest_context(
+    subscriber: Subscriber,
+    reader: Reader,
+    period: Period,
+    items: Sequence[Item],
+    delivery_id: int | None,
+) -> dict[str, object]:
+    topic_names = list(reader.topics.values())
+    papers = [_paper_context(item) for item in items]
+    first = papers[0]["title"] if papers else ""
+    more = len(papers) - 1
+    preheader = f"{first} and {more} more trending papers" if more > 0 else str(first)
+    return {
+        "frequency": period.frequency,
+        "period_label": period.label,
+        "date_label": period.date_label,
+        "topic_names": topic_names,
+        "keywords": list(reader.keywords),
+        "preheader": preheader[:140],
+        "papers": papers,
+        "view_url": view_url(delivery_id) if delivery_id else settings.SITE_URL + "/",
+        "preferences_url": subscriber.preferences_url(),
+        "unsubscribe_url": subscriber.unsubscribe_url(),
+        "subscriber_email": subscriber.email,
+    }
+
+
+def _site_host() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def digest_message(
+    subscriber: Subscriber,
+    period: Period,
+    items: Sequence[Item],
+    *,
+    delivery_id: int | None = None,
+    to: str | None = None,
+    reader: Reader | None = None,
+) -> EmailMultiAlternatives:
+    """The digest email: both parts, the one-click unsubscribe headers, anymail tags."""
+    reader = reader or reader_for(subscriber)
+    host = _site_host()
+    unsubscribe = subscriber.unsubscribe_url()
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"Daily Papers digest <digest.{host}>",
+        "Message-ID": make_msgid(idstring=f"digest.{delivery_id or 'preview'}", domain=host),
+    }
+    return build_message(
+        "digest",
+        to or subscriber.email,
+        digest_context(subscriber, reader, period, items, delivery_id),
+        headers=headers,
+        tags=["digest", period.frequency],
+        metadata={"subscriber_id": subscriber.pk, "delivery_id": delivery_id},
+    )
+
+
+def delivery_period(delivery: Delivery) -> Period:
+    frequency, _, _ = delivery.period.partition(":")
+    return Period(
+        delivery.period,
+        frequency,
+        delivery.window_end,
+        (delivery.window_start, delivery.window_end),
+    )
+
+
+def delivery_items(delivery: Delivery) -> list[Item]:
+    """The stored papers of a delivery, in order, with everything the email shows."""
+    rows = (
+        DeliveryPaper.objects.filter(delivery=delivery)
+        .select_related("paper")
+        .prefetch_related("paper__topic_links__topic")
+        .order_by("position")
+    )
+    return [Item(row.paper, row.reason) for row in rows]
+
+
+def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
+    """Build a delivery's email again from its row: the same papers and reasons."""
+    return digest_message(
+        delivery.subscriber,
+        delivery_period(delivery),
+        delivery_items(delivery),
+        delivery_id=delivery.pk,
+    )
+
+
+# --- sending ------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+def claim(delivery_id: int, now: datetime) -> bool:
+    """queued -> sending, once: whoever wins this update sends the delivery."""
+    return (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED).update(
+            status=Delivery.Status.SENDING, lease_until=now + LEASE, updated_at=now
+        )
+        == 1
+    )
+
+
+def prepare(delivery: Delivery, pool: CandidatePool) -> bool:
+    """Choose and store the papers of a claimed delivery; False when it was skipped."""
+    if delivery.items.exists():
+        return True  # chosen on an earlier attempt: send the same papers
+    selection = choose(delivery.subscriber, (delivery.window_start, delivery.window_end), pool)
+    if selection.skipped:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.SKIPPED,
+            skipped_reason=selection.skipped_reason,
+            lease_until=None,
+            updated_at=timezone.now(),
+        )
+        return False
+    try:
+        with transaction.atomic():
+            DeliveryPaper.objects.bulk_create(
+                DeliveryPaper(
+                    delivery=delivery,
+                    paper_id=pick.paper_id,
+                    subscriber_id=delivery.subscriber_id,
+                    position=position,
+                    reason=pick.reason,
+                )
+                for position, pick in enumerate(selection.picks, 1)
+            )
+    except IntegrityError:
+        # Another delivery of this person took one of these papers meanwhile: choose again.
+        return prepare(delivery, CandidatePool(pool.now))
+    return True
+
+
+def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) -> Outcome:
+    """Claim, choose, build and send these deliveries over one connection."""
+    now = now or timezone.now()
+    outcome = Outcome()
+    pool = CandidatePool(now)
+    claimed = [pk for pk in delivery_ids if claim(pk, now)]
+    deliveries = Delivery.objects.filter(pk__in=claimed).select_related("subscriber")
+    with get_connection() as connection:
+        for delivery in deliveries:
+            subscriber = delivery.subscriber
+            if subscriber.status != Subscriber.Status.ACTIVE or subscriber.is_paused:
+                _finish(
+                    delivery, Delivery.Status.SKIPPED, skipped_reason="Not subscribed at send time."
+                )
+                outcome.skipped += 1
+                continue
+            if not prepare(delivery, pool):
+                outcome.skipped += 1
+                continue
+            message = delivery_message(delivery)
+            message.connection = connection
+            try:
+                message.send()
+            except Exception as exc:  # recorded on the row, never swallowed
+                log.warning("delivery %s failed: %s", delivery.pk, exc)
+                _finish(
+                    delivery,
+                    Delivery.Status.FAILED,
+                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+                outcome.failed += 1
+                continue
+            _finish(
+                delivery,
+                Delivery.Status.SENT,
+                subject=message.subject,
+                message_id=sent_message_id(message),
+                sent_at=timezone.now(),
+            )
+            outcome.sent += 1
+    return outcome
+
+
+def sent_message_id(message: EmailMultiAlternatives) -> str:
+    """The provider's id when anymail reports one (webhooks name it), else our Message-ID."""
+    status = getattr(message, "anymail_status", None)
+    if status is not None and status.message_id is not None:
+        return str(status.message_id)
+    return message.extra_headers["Message-ID"]
+
+
+def _finish(delivery: Delivery, status: str, **fields: object) -> None:
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+        status=status,
+        lease_until=None,
+        attempts=delivery.attempts + 1,
+        updated_at=timezone.now(),
+        **fields,
+    )
+
+
+def preview(
+    subscriber: Subscriber, now: datetime, reader: Reader | None = None
+) -> tuple[Period, Selection, list[Item]]:
+    """What this subscriber (or this reader) would get now; stores and sends nothing."""
+    reader = reader or reader_for(subscriber)
+    period = period_at(subscriber.frequency, subscriber.timezone, now)
+    already = sent_papers(subscriber.pk) if subscriber.pk else set()
+    selection = select(
+        CandidatePool(now).get(period.window), reader, window=period.window, already_sent=already
+    )
+    papers = Paper.objects.prefetch_related("topic_links__topic").in_bulk(
+        [pick.paper_id for pick in selection.picks]
+    )
+    items = [Item(papers[pick.paper_id], pick.reason) for pick in selection.picks]
+    return period, selection, items

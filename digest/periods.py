@@ -1,0 +1,73 @@
+"""Digest periods in the subscriber's own time zone: pure functions, no database.
+
+A daily period is the subscriber's local date (`daily:2026-11-26`), a weekly one the ISO
+week of it (`weekly:2026-W48`). A period is due once its local send moment has passed:
+the send hour that day (daily), or the send weekday and hour that week (weekly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAILY = "daily"
+WEEKLY = "weekly"
+# How many featured days a digest covers, ending with the local date it is sent on.
+# Daily reaches one day back so that papers featured after yesterday's digest still come.
+WINDOW_DAYS = {DAILY: 2, WEEKLY: 7}
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    frequency: str
+    local_date: date
+    window: tuple[date, date]
+
+    @property
+    def label(self) -> str:
+        """For people: "Thursday, 26 November 2026" or "the week of 23 November 2026"."""
+        if self.frequency == WEEKLY:
+            monday = self.local_date - timedelta(days=self.local_date.weekday())
+            return f"the week of {monday.day} {monday:%B %Y}"
+        return f"{self.local_date:%A}, {self.local_date.day} {self.local_date:%B %Y}"
+
+    @property
+    def date_label(self) -> str:
+        """Short, for a subject line: "Nov 26", or "week of Nov 23" for a weekly digest."""
+        if self.frequency == WEEKLY:
+            monday = self.local_date - timedelta(days=self.local_date.weekday())
+            return f"week of {monday:%b} {monday.day}"
+        return f"{self.local_date:%b} {self.local_date.day}"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # Names are checked at signup; a zone removed from tzdata later falls back to UTC.
+        return ZoneInfo("UTC")
+
+
+def period_at(frequency: str, timezone_name: str, now: datetime) -> Period:
+    """The period that contains `now` for this subscriber, due or not."""
+    local = now.astimezone(zone(timezone_name)).date()
+    days = WINDOW_DAYS[frequency]
+    window = (local - timedelta(days=days - 1), local)
+    if frequency == WEEKLY:
+        year, week, _ = local.isocalendar()
+        return Period(f"{WEEKLY}:{year}-W{week:02d}", WEEKLY, local, window)
+    return Period(f"{DAILY}:{local.isoformat()}", DAILY, local, window)
+
+
+def due_period(
+    frequency: str, weekday: int, send_hour: int, timezone_name: str, now: datetime
+) -> Period | None:
+    """The current period if its local send moment has passed at `now`, else None."""
+    local = now.astimezone(zone(timezone_name))
+    if frequency == WEEKLY:
+        passed = (local.weekday(), local.hour) >= (weekday, send_hour)
+    else:
+        passed = local.hour >= send_hour
+    return period_at(frequency, timezone_name, now) if passed else None

@@ -1,0 +1,103 @@
+"""The digest email in a real browser engine, so a person can look at it: Debian's Chromium
+driven by Playwright renders the HTML part at desktop-client and phone width.
+
+Screenshots go to test-artifacts/ (ignored by git): digest-600.png, digest-375.png and
+digest-600-dark.png (the dark-mode media query, as Apple Mail applies it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digest.rendering import render_email
+from tests.digest.test_digest_email import digest_context
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        reason = f"Debian's chromium is missing at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; .ci/run installs it")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def digest() -> tuple[dict[str, object], str]:
+    context = digest_context(10)
+    return context, render_email("digest", context).html
+
+
+def titles(context: dict[str, object]) -> list[str]:
+    return [p["title"] for p in context["papers"]]  # type: ignore[index, union-attr]
+
+
+def test_the_digest_at_email_client_width(browser, digest):
+    context, html = digest
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 600, "height": 900})
+    page.set_content(html)
+
+    for title in titles(context):
+        assert page.get_by_role("link", name=title, exact=True).is_visible()
+    page.screenshot(path=str(ARTIFACTS / "digest-600.png"), full_page=True)
+    page.close()
+
+    assert (ARTIFACTS / "digest-600.png").stat().st_size > 10_000
+
+
+def test_the_digest_on_a_phone_fits_the_screen(browser, digest):
+    context, html = digest
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page.set_content(html)
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    for title in titles(context):
+        link = page.get_by_role("link", name=title, exact=True)
+        assert link.is_visible()
+        box = link.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375 + 1
+    page.screenshot(path=str(ARTIFACTS / "digest-375.png"), full_page=True)
+    page.close()
+
+    assert (ARTIFACTS / "digest-375.png").stat().st_size > 10_000
+
+
+def test_the_digest_in_dark_mode_turns_the_card_dark(browser, digest):
+    context, html = digest
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 600, "height": 900}, color_scheme="dark")
+    page.set_content(html)
+
+    card = page.locator("table.card").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert card == "rgb(22, 27, 34)"
+    assert page.get_by_role("link", name=titles(context)[0], exact=True).is_visible()
+    page.screenshot(path=str(ARTIFACTS / "digest-600-dark.png"), full_page=True)
+    page.close()
