@@ -222,6 +222,13 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True, help_text="While sending.")
     sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a transient failure may be tried again."
+    )
+    # What the provider reported back through its webhook (first time each happened).
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
