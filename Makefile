@@ -1,12 +1,13 @@
 # make demo   -- the main job on embedded defaults (SQLite, tasks in-process, email to var/outbox/)
 # make test   -- the whole suite (PostgreSQL when available, else SQLite)
+# make dev    -- web (gunicorn), a Celery worker and beat against local Redis and PostgreSQL
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SEED := seeds/daily_papers_2025-11-20.txt
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test dev lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +24,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/test.sh $(PYTEST_ARGS)
+
+dev: $(STAMP)
+	@bash scripts/dev.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -184,6 +184,40 @@ def choose(subscriber: Subscriber, window: tuple[date, date], pool: CandidatePoo
     )
 
 
+def prepare(delivery: Delivery, pool: CandidatePool) -> bool:
+    """Choose and store the papers of a claimed delivery; False when it was skipped.
+
+    A retry finds the papers chosen on its first attempt and sends those again.
+    """
+    if delivery.items.exists():
+        return True
+    selection = choose(delivery.subscriber, (delivery.window_start, delivery.window_end), pool)
+    if selection.skipped:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.SKIPPED,
+            skipped_reason=selection.skipped_reason,
+            lease_until=None,
+            updated_at=timezone.now(),
+        )
+        return False
+    try:
+        with transaction.atomic():
+            DeliveryPaper.objects.bulk_create(
+                DeliveryPaper(
+                    delivery=delivery,
+                    paper_id=pick.paper_id,
+                    subscriber_id=delivery.subscriber_id,
+                    position=position,
+                    reason=pick.reason,
+                )
+                for position, pick in enumerate(selection.picks, 1)
+            )
+    except IntegrityError:
+        # Another digest of this person took one of these papers meanwhile: choose again.
+        return prepare(delivery, CandidatePool(pool.now))
+    return True
+
+
 # --- building the email -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Item:
@@ -263,6 +297,19 @@ def _site_host() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
+def message_id_for(delivery_id: int | None, host: str) -> str:
+    """The same Message-ID on every attempt of one delivery.
+
+    If a provider accepted a message but we never heard back (a timeout, a crash), the
+    retry carries the same id, and mail systems that see an id twice (Gmail does) show one
+    message. The signature keeps ids unguessable; previews get a fresh random one.
+    """
+    if delivery_id is None:
+        return make_msgid(idstring="digest.preview", domain=host)
+    signature = signing.Signer(salt="digest.message-id").signature(str(delivery_id))[:16]
+    return f"<digest.{delivery_id}.{signature}@{host}>"
+
+
 def digest_message(
     subscriber: Subscriber,
     period: Period,
@@ -280,7 +327,7 @@ def digest_message(
         "List-Unsubscribe": f"<{unsubscribe}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"Daily Papers digest <digest.{host}>",
-        "Message-ID": make_msgid(idstring=f"digest.{delivery_id or 'preview'}", domain=host),
+        "Message-ID": message_id_for(delivery_id, host),
     }
     return build_message(
         "digest",
@@ -323,116 +370,7 @@ def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
     )
 
 
-# --- sending ------------------------------------------------------------------------------
-@dataclass
-class Outcome:
-    sent: int = 0
-    skipped: int = 0
-    failed: int = 0
-
-
-def claim(delivery_id: int, now: datetime) -> bool:
-    """queued -> sending, once: whoever wins this update sends the delivery."""
-    return (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED).update(
-            status=Delivery.Status.SENDING, lease_until=now + LEASE, updated_at=now
-        )
-        == 1
-    )
-
-
-def prepare(delivery: Delivery, pool: CandidatePool) -> bool:
-    """Choose and store the papers of a claimed delivery; False when it was skipped."""
-    if delivery.items.exists():
-        return True  # chosen on an earlier attempt: send the same papers
-    selection = choose(delivery.subscriber, (delivery.window_start, delivery.window_end), pool)
-    if selection.skipped:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.SKIPPED,
-            skipped_reason=selection.skipped_reason,
-            lease_until=None,
-            updated_at=timezone.now(),
-        )
-        return False
-    try:
-        with transaction.atomic():
-            DeliveryPaper.objects.bulk_create(
-                DeliveryPaper(
-                    delivery=delivery,
-                    paper_id=pick.paper_id,
-                    subscriber_id=delivery.subscriber_id,
-                    position=position,
-                    reason=pick.reason,
-                )
-                for position, pick in enumerate(selection.picks, 1)
-            )
-    except IntegrityError:
-        # Another delivery of this person took one of these papers meanwhile: choose again.
-        return prepare(delivery, CandidatePool(pool.now))
-    return True
-
-
-def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) -> Outcome:
-    """Claim, choose, build and send these deliveries over one connection."""
-    now = now or timezone.now()
-    outcome = Outcome()
-    pool = CandidatePool(now)
-    claimed = [pk for pk in delivery_ids if claim(pk, now)]
-    deliveries = Delivery.objects.filter(pk__in=claimed).select_related("subscriber")
-    with get_connection() as connection:
-        for delivery in deliveries:
-            subscriber = delivery.subscriber
-            if subscriber.status != Subscriber.Status.ACTIVE or subscriber.is_paused:
-                _finish(
-                    delivery, Delivery.Status.SKIPPED, skipped_reason="Not subscribed at send time."
-                )
-                outcome.skipped += 1
-                continue
-            if not prepare(delivery, pool):
-                outcome.skipped += 1
-                continue
-            message = delivery_message(delivery)
-            message.connection = connection
-            try:
-                message.send()
-            except Exception as exc:  # recorded on the row, never swallowed
-                log.warning("delivery %s failed: %s", delivery.pk, exc)
-                _finish(
-                    delivery,
-                    Delivery.Status.FAILED,
-                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
-                )
-                outcome.failed += 1
-                continue
-            _finish(
-                delivery,
-                Delivery.Status.SENT,
-                subject=message.subject,
-                message_id=sent_message_id(message),
-                sent_at=timezone.now(),
-            )
-            outcome.sent += 1
-    return outcome
-
-
-def sent_message_id(message: EmailMultiAlternatives) -> str:
-    """The provider's id when anymail reports one (webhooks name it), else our Message-ID."""
-    status = getattr(message, "anymail_status", None)
-    if status is not None and status.message_id is not None:
-        return str(status.message_id)
-    return message.extra_headers["Message-ID"]
-
-
-def _finish(delivery: Delivery, status: str, **fields: object) -> None:
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-        status=status,
-        lease_until=None,
-        attempts=delivery.attempts + 1,
-        updated_at=timezone.now(),
-        **fields,
-    )
-
-
+# --- previews ---------------------------------------------------------------------------
 def preview(
     subscriber: Subscriber, now: datetime, reader: Reader | None = None
 ) -> tuple[Period, Selection, list[Item]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -10,6 +11,18 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
+
+
+def _file_name(message: EmailMessage) -> str:
+    """Named by Message-ID when the message has one, so that the same message handed over
+    twice (a retry after a crash) is one file, as a mail provider that dedupes by
+    Message-ID would keep one copy; otherwise by time."""
+    message_id = message.extra_headers.get("Message-ID", "")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", message_id.strip("<>"))[:150]
+    if safe:
+        return f"{safe}.eml"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
 
 
 class OutboxBackend(BaseEmailBackend):
@@ -31,9 +44,8 @@ class OutboxBackend(BaseEmailBackend):
         for message in email_messages:
             if not message.recipients():
                 continue
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-            path = self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-            tmp = path.with_suffix(".tmp")
+            path = self.outbox_dir / _file_name(message)
+            tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
             tmp.write_bytes(message.message().as_bytes(linesep="\n"))
             # Rename is atomic: a reader never sees half a message.
             tmp.rename(path)

@@ -215,13 +215,16 @@ class Delivery(models.Model):
     window_end = models.DateField(help_text="Last featured date the digest covers.")
     papers = models.ManyToManyField(Paper, through="DeliveryPaper", related_name="deliveries")
     subject = models.CharField(max_length=255, blank=True)
-    message_id = models.CharField(max_length=255, blank=True)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
     skipped_reason = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True, help_text="While sending.")
     sent_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a send task for it was last queued."
+    )
     next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="When a transient failure may be tried again."
     )

@@ -7,6 +7,7 @@ in .env.example. A bad value stops start-up with one line naming the variable.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -127,6 +128,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Sending: a task is acknowledged only after it ran, one at a time per worker process, and
+# a worker killed mid-task hands its message back; claims make the re-run harmless.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacknowledged task after this long; retries and the planner's
+# re-queueing stay well inside it, so no task is ever scheduled past it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Daily Papers <papers@localhost>")
@@ -155,6 +165,10 @@ elif EMAIL_PROVIDER == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    if EMAIL_PROVIDER == "amazon_ses" and importlib.util.find_spec("boto3") is None:
+        raise ImproperlyConfigured(
+            "EMAIL_PROVIDER=amazon_ses needs boto3: pip install 'django-anymail[amazon-ses]'"
+        )
 
 # An ESP's keys come from variables named after it (POSTMARK_SERVER_TOKEN, MAILGUN_API_KEY,
 # BREVO_API_KEY, ...): anymail looks them up in this dict under the same names.
@@ -170,6 +184,15 @@ if _webhook_secret:
     ANYMAIL["WEBHOOK_SECRET"] = _webhook_secret
 
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 50.0, minimum=0.1)
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 6, minimum=1)
+SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.01)
+SEND_LEASE_SECONDS = env_float("SEND_LEASE_SECONDS", 600.0, minimum=1)
+# A queued delivery whose task has not run this long after being enqueued is enqueued again
+# by the planner (a lost task); the claim makes a duplicate task harmless.
+SEND_REENQUEUE_SECONDS = env_float("SEND_REENQUEUE_SECONDS", 1800.0, minimum=1)
+# An explicit backend class, overriding EMAIL_PROVIDER (fault-injection tests use it).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", EMAIL_BACKEND)
 
 # --- Feeds -------------------------------------------------------------------------------------
 HF_API_URL = env_url(
@@ -216,3 +239,8 @@ else:
 # Signup and link requests per hour: from one IP address, and emails to one address.
 RATE_LIMIT_PER_IP = env_int("RATE_LIMIT_PER_IP", 20, minimum=1)
 RATE_LIMIT_PER_ADDRESS = env_int("RATE_LIMIT_PER_ADDRESS", 3, minimum=1)
+
+# --- Webhooks (subscriptions.webhooks) ---------------------------------------------------------
+# Soft bounces and deferrals (distinct messages since the last delivery) after which an
+# address is treated as bounced and suppressed; one passing mailbox-full is no reason to stop.
+SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 5, minimum=1)

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from digest import topics
+from digest import dispatch, topics
 from digest.ingestion import service
 from digest.ingestion.records import FeedError
 
@@ -30,6 +30,33 @@ def ingest_feeds() -> None:
             log.warning("ingest failed: %s", exc)
 
 
+# A retry further out than this is left to the planner, which runs every 10 minutes: a
+# countdown must stay well inside the broker's visibility timeout (an hour on Redis).
+MAX_RETRY_COUNTDOWN = 15 * 60
+
+
+@shared_task(ignore_result=True)
+def plan_digests() -> None:
+    """Every 10 minutes (django-celery-beat): plan due digests and queue their sending."""
+    dispatch.plan_and_enqueue(timezone.now())
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             max_retries=None)  # fmt: skip
+def send_batch(self, delivery_ids: list[int]) -> None:
+    """Send these deliveries; retry the transient failures after their backoff."""
+    outcome = dispatch.send_deliveries(delivery_ids)
+    if not outcome.retry or self.request.is_eager or outcome.retry_at is None:
+        return
+    countdown = max(0.0, (outcome.retry_at - timezone.now()).total_seconds())
+    if countdown > MAX_RETRY_COUNTDOWN:
+        return  # the planner queues them again once their backoff is over
+    dispatch.mark_enqueued(outcome.retry)
+    raise self.retry(
+        args=[outcome.retry], countdown=countdown, **dispatch.task_limits(len(outcome.retry))
+    )
+
+
 @shared_task(ignore_result=True)
 def retag_topics(topic_ids: list[int]) -> None:
     """Re-tag every paper for these topics after an editor changed them."""
@@ -42,3 +69,20 @@ def retag_papers(paper_ids: list[int]) -> None:
     from digest.models import Paper
 
     topics.tag_papers(list(Paper.objects.filter(pk__in=paper_ids)))
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=8)
+def apply_email_event(self, event_pk: int) -> None:
+    """Apply one ESP webhook event (bounce, complaint, delivery, ...); running it twice is
+    harmless."""
+    from django.db import DatabaseError
+
+    from subscriptions import webhooks
+
+    try:
+        webhooks.apply_event(event_pk)
+    except DatabaseError as exc:
+        if self.request.is_eager:
+            raise  # in-process: the webhook answers 500 and the ESP sends the event again
+        # The webhook already answered 200, so the ESP will not resend: retry here.
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc

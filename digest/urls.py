@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from digest import feeds, views
+from digest import dashboard, feeds, health, views
 
 # The public pages; URL names carry the app prefix: digest:home, digest:topic, ...
 digest_patterns = [
@@ -15,7 +15,11 @@ digest_patterns = [
 ]
 
 urlpatterns = [
+    # Probes ask for /healthz; /healthz/ answers too (APPEND_SLASH only ever adds a slash).
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
+    path("admin/dashboard/", dashboard.dashboard_view, name="admin_dashboard"),
     path("admin/", admin.site.urls),
+    path("anymail/", include("anymail.urls")),
     path("", include((digest_patterns, "digest"))),
     path("", include("subscriptions.urls")),
 ]

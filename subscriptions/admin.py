@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from subscriptions import services
-from subscriptions.models import Subscriber, Suppression, email_hash
+from subscriptions import services, webhooks
+from subscriptions.models import EmailEvent, Subscriber, Suppression, email_hash
 
 CONSENT_FIELDS = (
     "signed_up_at",
@@ -44,14 +44,14 @@ class SubscriberAdmin(admin.ModelAdmin):
     filter_horizontal = ("topics",)
     readonly_fields = (
         "digest_preview", "status", *CONSENT_FIELDS, "unsubscribed_at", "unsubscribe_reason",
-        "created_at", "updated_at",
+        "soft_bounces", "created_at", "updated_at",
     )  # fmt: skip
     fieldsets = (
         (None, {"fields": ("email", "status", "digest_preview", "topics", "keywords")}),
         ("Schedule", {"fields": ("frequency", "weekday", "send_hour", "timezone",
                                  "max_papers", "paused_until")}),
         ("Consent record", {"fields": CONSENT_FIELDS}),
-        ("Leaving", {"fields": ("unsubscribed_at", "unsubscribe_reason")}),
+        ("Leaving", {"fields": ("unsubscribed_at", "unsubscribe_reason", "soft_bounces")}),
         ("Row", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )  # fmt: skip
     actions = ("resend_confirmation", "unsubscribe", "export_csv")
@@ -149,3 +149,47 @@ class SuppressionAdmin(admin.ModelAdmin):
         if "@" in search_term:
             return queryset.filter(email_hash=email_hash(search_term)), False
         return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(EmailEvent)
+class EmailEventAdmin(admin.ModelAdmin):
+    """What the ESPs reported, as received: nobody edits it."""
+
+    list_display = (
+        "received_at", "esp", "event_type", "effect", "subscriber", "delivery", "processed",
+    )  # fmt: skip
+    list_filter = ("effect", "event_type", "esp", ("processed_at", admin.EmptyFieldListFilter))
+    search_fields = ("message_id", "event_id", "recipient_hash")
+    date_hierarchy = "received_at"
+    list_select_related = ("subscriber", "delivery")
+    actions = ("apply_again",)
+
+    @admin.display(description="applied", boolean=True)
+    def processed(self, obj: EmailEvent) -> bool:
+        return obj.processed_at is not None
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[EmailEvent], search_term: str
+    ) -> tuple[QuerySet[EmailEvent], bool]:
+        # Only the recipient's hash is stored; an address is searched by its hash.
+        if "@" in search_term:
+            return queryset.filter(recipient_hash=email_hash(search_term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EmailEvent | None = None) -> bool:
+        return False
+
+    def has_apply_permission(self, request: HttpRequest) -> bool:
+        # Applying an event changes a subscriber: the same right as editing one.
+        return request.user.has_perm("subscriptions.change_subscriber")
+
+    @admin.action(
+        description="Apply the events not applied yet (a lost task)", permissions=["apply"]
+    )
+    def apply_again(self, request: HttpRequest, queryset: QuerySet[EmailEvent]) -> None:
+        pending = list(queryset.filter(processed_at__isnull=True).values_list("pk", flat=True))
+        applied = sum(webhooks.apply_event(pk) for pk in pending)
+        self.message_user(request, f"Applied {applied} event(s).", messages.SUCCESS)

@@ -10,8 +10,8 @@ import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
@@ -81,6 +81,10 @@ class Subscriber(models.Model):
 
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     unsubscribe_reason = models.CharField(max_length=200, blank=True)
+    soft_bounces = models.PositiveIntegerField(
+        default=0,
+        help_text="Messages that soft-bounced or were deferred since the last delivery.",
+    )
 
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -180,6 +184,48 @@ class Subscriber(models.Model):
         self.refresh_from_db()
         return changed == 1
 
+    def mark_undeliverable(self, status: str, reason: str) -> bool:
+        """Bounced or complained: never email this address again; True when this call did it.
+
+        A compare-and-swap from any weaker status (pending, active, unsubscribed), and
+        complained also replaces bounced: a complaint is the stronger reason to stay silent.
+        The address hash goes on the suppression list either way, so that it is refused
+        even after the row is deleted.
+        """
+        if status not in self.UNREACHABLE:
+            raise ValueError(f"{status!r} is not one of {self.UNREACHABLE}")
+        weaker = [self.Status.PENDING, self.Status.ACTIVE, self.Status.UNSUBSCRIBED]
+        if status == self.Status.COMPLAINED:
+            weaker.append(self.Status.BOUNCED)
+        moment = now()
+        with transaction.atomic():
+            changed = Subscriber.objects.filter(pk=self.pk, status__in=weaker).update(
+                status=status, unsubscribe_reason=reason[:200], updated_at=moment
+            )
+            Suppression.add(self.email, reason=status)
+        self.refresh_from_db()
+        return changed == 1
+
+    def count_soft_bounce(self, limit: int, reason: str) -> bool:
+        """One more message soft-bounced; True when that reached `limit` and bounced them.
+
+        Counted in the database (F + 1), so two workers counting at once lose nothing.
+        """
+        Subscriber.objects.filter(pk=self.pk).update(
+            soft_bounces=F("soft_bounces") + 1, updated_at=now()
+        )
+        self.refresh_from_db(fields=["soft_bounces"])
+        if self.soft_bounces < limit:
+            return False
+        return self.mark_undeliverable(self.Status.BOUNCED, reason)
+
+    def clear_soft_bounces(self) -> None:
+        """A message got through: the address works, earlier soft bounces were passing."""
+        Subscriber.objects.filter(pk=self.pk, soft_bounces__gt=0).update(
+            soft_bounces=0, updated_at=now()
+        )
+        self.soft_bounces = 0
+
     def restart_signup(self, *, ip: str | None, user_agent: str, form_version: str) -> None:
         """Back to pending with a fresh consent record (a new signup of a known address)."""
         self.status = self.Status.PENDING
@@ -251,7 +297,87 @@ class Suppression(models.Model):
 
     @classmethod
     def add(cls, email: str, reason: str) -> Suppression:
-        row, _ = cls.objects.get_or_create(
-            email_hash=email_hash(email), defaults={"reason": reason}
+        return cls.add_hash(email_hash(email), reason)
+
+    @classmethod
+    def add_hash(cls, address_hash: str, reason: str) -> Suppression:
+        row, created = cls.objects.get_or_create(
+            email_hash=address_hash, defaults={"reason": reason}
         )
+        if not created and reason == cls.Reason.COMPLAINED and row.reason == cls.Reason.BOUNCED:
+            # A complaint after a bounce: record the stronger reason.
+            cls.objects.filter(pk=row.pk).update(reason=reason)
+            row.reason = reason
         return row
+
+
+class EmailEffect(models.TextChoices):
+    """What an ESP event does to the subscriber or the delivery."""
+
+    BOUNCED = "bounced", "Hard bounce: never email again"
+    COMPLAINED = "complained", "Complaint: never email again"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed at the ESP"
+    SOFT_BOUNCE = "soft_bounce", "Soft bounce or deferral: counted"
+    DELIVERED = "delivered", "Delivered"
+    OPENED = "opened", "Opened"
+    CLICKED = "clicked", "Clicked"
+    NONE = "none", "Recorded only"
+
+
+class EmailEvent(models.Model):
+    """A delivery or tracking event an ESP reported through its webhook, once.
+
+    The (esp, event_id, recipient_hash) constraint makes an ESP's retry of the same event a
+    no-op. No address is stored, only its hash: the row goes with the subscriber (CASCADE),
+    and one whose recipient was unknown keeps nothing that names a person.
+    """
+
+    Effect = EmailEffect
+
+    esp = models.CharField(max_length=40, help_text="As anymail names it: Postmark, Mailgun, …")
+    event_id = models.CharField(
+        max_length=255, help_text="The ESP's id, or a hash of the event when it gives none."
+    )
+    event_type = models.CharField(max_length=20, help_text="anymail's normalized event type.")
+    effect = models.CharField(max_length=20, choices=EmailEffect.choices, default=EmailEffect.NONE)
+    message_id = models.CharField(max_length=255, blank=True)
+    recipient_hash = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the lower-cased address."
+    )
+    delivery = models.ForeignKey(
+        "digest.Delivery",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="email_events",
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, null=True, blank=True, related_name="email_events"
+    )
+    occurred_at = models.DateTimeField(default=now, help_text="When the ESP says it happened.")
+    received_at = models.DateTimeField(default=now)
+    processed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its effect was applied (empty: not yet)."
+    )
+    reject_reason = models.CharField(max_length=20, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esp", "event_id", "recipient_hash"], name="emailevent_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(effect__in=EmailEffect.values), name="emailevent_effect_valid"
+            ),
+        ]
+        indexes = [
+            # Bounces and complaints per day (the admin dashboard).
+            models.Index(fields=["effect", "occurred_at"], name="emailevent_effect_time"),
+            # "Did this message soft-bounce already?" when counting soft bounces.
+            models.Index(fields=["subscriber", "message_id"], name="emailevent_subscriber_msg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp} {self.event_type} ({self.get_effect_display().lower()})"

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from digest import digests
+from digest import digests, dispatch
 from digest.models import Delivery
 from digest.ranking import SKIP_NO_MATCH
 from subscriptions.models import Subscriber
@@ -97,7 +97,7 @@ def test_anymail_gets_tags_and_metadata_for_the_webhooks(papers, alice, settings
 
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     plan = digests.plan(timezone.datetime.fromisoformat(MORNING))
-    digests.send_deliveries(plan.created, timezone.datetime.fromisoformat(MORNING))
+    dispatch.send_deliveries(plan.created, timezone.datetime.fromisoformat(MORNING))
 
     [message] = mail.outbox
     delivery = Delivery.objects.get()
@@ -160,7 +160,7 @@ def test_someone_who_unsubscribes_after_planning_gets_nothing(papers, alice):
     plan = digests.plan(now)
     alice.unsubscribe("one-click")
 
-    outcome = digests.send_deliveries(plan.created, now)
+    outcome = dispatch.send_deliveries(plan.created, now)
 
     assert (outcome.sent, outcome.skipped) == (0, 1)
     assert received("alice@example.com") == []
@@ -175,7 +175,7 @@ def test_building_one_digest_costs_the_same_queries_with_more_papers_and_topics(
         make_reader(reader_email, slugs, max_papers=30)
         [delivery_id] = digests.plan(now).created
         with CaptureQueriesContext(connection) as queries:
-            digests.send_deliveries([delivery_id], now)
+            dispatch.send_deliveries([delivery_id], now)
         assert Delivery.objects.get(pk=delivery_id).status == Delivery.Status.SENT
         Subscriber.objects.all().delete()
         return len(queries)

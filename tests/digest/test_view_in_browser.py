@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from digest import digests
+from digest import digests, dispatch
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def test_the_link_in_the_email_opens_the_same_html(client, papers, alice, settin
     from django.core import mail
 
     plan = digests.plan(NOW)
-    digests.send_deliveries(plan.created, NOW)
+    dispatch.send_deliveries(plan.created, NOW)
     [message] = mail.outbox
     html = dict((mime, body) for body, mime in message.alternatives)["text/html"]
     link = digests.view_url(plan.created[0])
@@ -32,7 +32,7 @@ def test_the_link_in_the_email_opens_the_same_html(client, papers, alice, settin
 
 def test_a_tampered_link_is_not_found(client, papers, alice):
     plan = digests.plan(NOW)
-    digests.send_deliveries(plan.created, NOW)
+    dispatch.send_deliveries(plan.created, NOW)
     token = digests.view_token(plan.created[0])
 
     assert client.get(f"/digest/{token}x/").status_code == 404
@@ -44,6 +44,6 @@ def test_a_skipped_digest_has_no_page(client, papers):
 
     make_reader("carl@example.com", ["code-generation"])
     plan = digests.plan(NOW)
-    digests.send_deliveries(plan.created, NOW)
+    dispatch.send_deliveries(plan.created, NOW)
 
     assert client.get(f"/digest/{digests.view_token(plan.created[0])}/").status_code == 404

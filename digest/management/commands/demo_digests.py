@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Max
 from django.utils import timezone
 
-from digest import digests
+from digest import digests, dispatch
 from digest.models import Delivery, Paper, Topic
 from subscriptions.models import Subscriber
 
@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 "pk", flat=True
             )
         )
-        outcome = digests.send_deliveries(ids, now)
+        outcome = dispatch.send_deliveries(ids, now)
         written = sorted(set(outbox.glob("*.eml")) - before)
         html_dir = Path(settings.VAR_DIR) / "demo"
         html_dir.mkdir(parents=True, exist_ok=True)

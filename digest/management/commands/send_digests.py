@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from digest import digests
+from digest import digests, dispatch
 from digest.models import Delivery
 
 BATCH = 500
@@ -40,11 +40,11 @@ class Command(BaseCommand):
         queued = list(
             Delivery.objects.filter(status=Delivery.Status.QUEUED).values_list("pk", flat=True)
         )
-        total = digests.Outcome()
+        total = dispatch.Outcome()
         progress = tqdm(total=len(queued), desc="digests", unit="digest", disable=None)
         for start in range(0, len(queued), BATCH):
             batch = queued[start : start + BATCH]
-            outcome = digests.send_deliveries(batch, now)
+            outcome = dispatch.send_deliveries(batch, now)
             total.sent += outcome.sent
             total.skipped += outcome.skipped
             total.failed += outcome.failed

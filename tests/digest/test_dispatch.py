@@ -1,0 +1,184 @@
+"""Sending exactly once: claims, retries with backoff, permanent failures, lost work."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from django.conf import settings
+from django.utils import timezone
+
+from digest import digests, dispatch
+from digest.models import Delivery
+from subscriptions.models import Subscriber, Suppression
+from tests.digest.conftest import make_reader
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
+
+
+@pytest.fixture(autouse=True)
+def outbox_backend(settings):
+    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.SEND_RETRY_BASE_SECONDS = 30
+
+
+def outbox_files() -> list[Path]:
+    return sorted(Path(settings.OUTBOX_DIR).glob("*.eml"))
+
+
+def planned(now=NOW) -> list[int]:
+    return digests.plan(now).created
+
+
+def test_a_delivery_sent_twice_in_a_row_goes_out_once(papers, alice):
+    ids = planned()
+
+    first = dispatch.send_deliveries(ids, NOW)
+    second = dispatch.send_deliveries(ids, NOW)
+
+    assert (first.sent, second.sent) == (1, 0)
+    assert len(outbox_files()) == 1
+
+
+def test_the_same_message_handed_to_the_outbox_twice_is_one_file(papers, alice):
+    [delivery_id] = planned()
+    dispatch.send_deliveries([delivery_id], NOW)
+    message = digests.delivery_message(Delivery.objects.get(pk=delivery_id))
+
+    message.send()
+
+    assert len(outbox_files()) == 1
+
+
+def test_a_transient_failure_goes_back_in_line_with_a_backoff(papers, alice, settings, monkeypatch):
+    settings.EMAIL_BACKEND = "tests.support.flaky_backend.FlakyBackend"
+    monkeypatch.setenv("FLAKY_FAILURE_RATE", "1")
+
+    outcome = dispatch.send_deliveries(planned(), NOW)
+
+    delivery = Delivery.objects.get()
+    assert outcome.retry == [delivery.pk]
+    assert delivery.status == Delivery.Status.QUEUED
+    assert delivery.attempts == 1
+    assert "503" in delivery.last_error
+    assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=10)
+    # Not before the backoff is over; then it goes.
+    monkeypatch.setenv("FLAKY_FAILURE_RATE", "0")
+    assert dispatch.send_deliveries([delivery.pk], NOW).sent == 0
+    later = delivery.next_attempt_at + timedelta(seconds=1)
+    assert dispatch.send_deliveries([delivery.pk], later).sent == 1
+    assert Delivery.objects.get().status == Delivery.Status.SENT
+
+
+def test_transient_failures_give_up_after_the_attempt_limit(papers, alice, settings, monkeypatch):
+    settings.EMAIL_BACKEND = "tests.support.flaky_backend.FlakyBackend"
+    settings.SEND_MAX_ATTEMPTS = 3
+    monkeypatch.setenv("FLAKY_FAILURE_RATE", "1")
+    [delivery_id] = planned()
+    moment = NOW
+    for _ in range(3):
+        dispatch.send_deliveries([delivery_id], moment)
+        moment += timedelta(hours=3)
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.attempts == 3
+    assert Subscriber.objects.get(pk=alice.pk).status == Subscriber.Status.ACTIVE
+
+
+def test_a_refused_address_fails_for_good_and_is_never_emailed_again(papers, alice, settings):
+    settings.EMAIL_BACKEND = "tests.support.flaky_backend.RefusingBackend"
+
+    outcome = dispatch.send_deliveries(planned(), NOW)
+
+    assert outcome.failed == 1
+    assert Delivery.objects.get().status == Delivery.Status.FAILED
+    assert Subscriber.objects.get(pk=alice.pk).status == Subscriber.Status.BOUNCED
+    assert Suppression.covers("alice@example.com")
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (AnymailRecipientsRefused("refused"), dispatch.PERMANENT),
+        (AnymailInvalidAddress("bad"), dispatch.PERMANENT),
+        (AnymailAPIError("server", status_code=502), dispatch.TRANSIENT),
+        (AnymailAPIError("slow down", status_code=429), dispatch.TRANSIENT),
+        (AnymailAPIError("timeout"), dispatch.TRANSIENT),
+        (AnymailAPIError("unprocessable", status_code=422), dispatch.PERMANENT),
+        (smtplib.SMTPServerDisconnected("gone"), dispatch.TRANSIENT),
+        (smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"no such user")}), dispatch.PERMANENT),
+        (smtplib.SMTPRecipientsRefused({"a@b.c": (451, b"try later")}), dispatch.TRANSIENT),
+        (TimeoutError(), dispatch.TRANSIENT),
+    ],
+)
+def test_errors_are_told_apart(error, kind):
+    assert dispatch.classify(error) == kind
+
+
+def test_backoff_grows_exponentially_with_jitter(settings):
+    settings.SEND_RETRY_BASE_SECONDS = 30
+    waits = [dispatch.backoff(n).total_seconds() for n in (1, 2, 3, 4)]
+
+    assert 15 <= waits[0] <= 45
+    assert 60 <= waits[2] <= 180
+    assert all(dispatch.backoff(20).total_seconds() <= 5400 for _ in range(20))
+
+
+def test_a_crashed_workers_claims_are_queued_again_when_their_lease_ends(papers, alice):
+    [delivery_id] = planned()
+    assert dispatch.claim(delivery_id, NOW, timedelta(minutes=10))  # then the worker dies
+
+    assert digests.requeue_expired(NOW + timedelta(minutes=5)) == 0
+    assert digests.requeue_expired(NOW + timedelta(minutes=11)) == 1
+
+    assert dispatch.send_deliveries([delivery_id], NOW + timedelta(minutes=11)).sent == 1
+
+
+def test_the_planner_queues_new_and_lost_deliveries_but_not_ones_in_flight(papers, alice):
+    [delivery_id] = planned()
+    assert dispatch.needing_a_task(NOW) == [delivery_id]
+
+    dispatch.mark_enqueued([delivery_id], NOW)
+
+    assert dispatch.needing_a_task(NOW + timedelta(minutes=10)) == []
+    assert dispatch.needing_a_task(NOW + timedelta(hours=1)) == [delivery_id]
+
+
+def test_plan_and_enqueue_sends_everything_in_process_without_a_broker(
+    papers, alice, django_capture_on_commit_callbacks
+):
+    make_reader("bea@example.com", ["zero-shot-learning"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        planned_count, queued = dispatch.plan_and_enqueue(NOW)
+
+    assert (planned_count, queued) == (2, 2)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    assert len(outbox_files()) == 2
+
+
+def test_the_send_rate_is_respected(papers, settings, monkeypatch):
+    calls = []
+    monkeypatch.setattr(dispatch.throttle, "wait_for_send_slot", lambda: calls.append(1))
+    for n in range(3):
+        make_reader(f"reader{n}@example.com", ["retrieval-search"])
+
+    dispatch.send_deliveries(planned(), NOW)
+
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("lease_seconds", [8, 600])
+def test_a_send_task_is_stopped_before_its_claims_expire(settings, lease_seconds):
+    settings.SEND_LEASE_SECONDS = lease_seconds
+
+    limits = dispatch.task_limits(100)
+
+    lease = dispatch.lease_for(100).total_seconds()
+    assert 0 < limits["soft_time_limit"] < limits["time_limit"] < lease

@@ -1,0 +1,46 @@
+"""Email backends that fail the way providers do, for fault tests.
+
+FlakyBackend fails a share of sends with a transient provider error (HTTP 503), chosen by
+a hash of the Message-ID and the attempt, so runs are repeatable; set FLAKY_FAILURE_RATE.
+RefusingBackend refuses every recipient, as a provider does for an invalid address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+
+from digest.mail_backends import OutboxBackend
+
+_attempts: Counter[str] = Counter()
+
+
+class TransientProviderError(AnymailAPIError):
+    """What anymail raises when the ESP answers 503."""
+
+    def __init__(self) -> None:
+        super().__init__("503 Service Unavailable (simulated)")
+        self.status_code = 503
+
+    def describe_response(self) -> None:
+        return None  # there is no HTTP response object to describe
+
+
+class FlakyBackend(OutboxBackend):
+    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+        rate = float(os.environ.get("FLAKY_FAILURE_RATE", "0.3"))
+        for message in email_messages:
+            key = message.extra_headers.get("Message-ID", message.subject)
+            _attempts[key] += 1
+            digest = hashlib.sha256(f"{key}:{_attempts[key]}".encode()).digest()
+            if digest[0] / 256 < rate:
+                raise TransientProviderError()
+        return super().send_messages(email_messages)
+
+
+class RefusingBackend(OutboxBackend):
+    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+        raise AnymailRecipientsRefused("Recipient address rejected (simulated)")
