@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
@@ -18,14 +19,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 
-from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic
+from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic, Topic
 from digest.periods import Period, due_period, period_at
-from digest.ranking import Candidate, Reader, Selection, select, trending_score
+from digest.ranking import Candidate, RankingPool, Reader, Selection, trending_score
 from digest.sending import build_message
 from subscriptions.models import Subscriber
 from subscriptions.tokens import SALT_VIEW_IN_BROWSER
@@ -114,52 +113,89 @@ def _plan_batch(batch: list[tuple[int, Period]], now: datetime, result: Plan) ->
 
 
 # --- choosing the papers ------------------------------------------------------------------
-class CandidatePool:
-    """Candidates per featured-date window, loaded once and shared by every reader."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-        self._windows: dict[tuple[date, date], list[Candidate]] = {}
-
-    def get(self, window: tuple[date, date]) -> list[Candidate]:
-        if window not in self._windows:
-            self._windows[window] = load_candidates(window, self.now)
-        return self._windows[window]
+POOL_SECONDS = 300  # how long one process reuses a loaded pool of papers
 
 
-def load_candidates(window: tuple[date, date], now: datetime) -> list[Candidate]:
-    """Every visible paper featured in the window, as ranking sees it: three queries."""
-    papers = list(
-        Paper.objects.filter(hidden=False, featured_on__range=window).values_list(
-            "pk", "title", "abstract", "upvotes", "featured_on", "pinned"
+@dataclass
+class PaperPool:
+    """The visible papers of a span of featured dates, ready for many readers: ranking
+    indexes, each paper's card for the email, topic names, and selections already made."""
+
+    ranking: RankingPool
+    cards: dict[int, dict[str, object]]
+    topics: dict[int, tuple[str, bool]]  # topic id -> (name, active)
+    selections: dict[tuple, Selection] = field(default_factory=dict)
+
+    def reader(self, topic_ids: Iterable[int], keywords: str, max_papers: int) -> Reader:
+        named = sorted(
+            (self.topics[t][0], t) for t in topic_ids if t in self.topics and self.topics[t][1]
         )
-    )
-    ids = [row[0] for row in papers]
-    topics: dict[int, dict[int, float]] = defaultdict(dict)
-    for paper_id, topic_id, score in PaperTopic.objects.filter(
-        paper_id__in=ids, topic__active=True
-    ).values_list("paper_id", "topic_id", "score"):
-        topics[paper_id][topic_id] = score
+        words = tuple(k.strip() for k in keywords.split(",") if k.strip())
+        return Reader({t: name for name, t in named}, words, max_papers)
+
+    def select(
+        self, reader: Reader, window: tuple[date, date], already_sent: AbstractSet[int]
+    ) -> Selection:
+        """Rank once per group of readers with identical inputs: same topics, keywords,
+        cap and window, and nothing of this window sent to them before."""
+        if already_sent & self.ranking.by_id.keys():
+            return self.ranking.select(reader, window=window, already_sent=already_sent)
+        key = (tuple(reader.topics), reader.keywords, reader.max_papers, window)
+        if key not in self.selections:
+            self.selections[key] = self.ranking.select(reader, window=window)
+        return self.selections[key]
+
+
+_pools: dict[tuple[date, date, int], PaperPool] = {}
+
+
+def pool_for(span: tuple[date, date], now: datetime) -> PaperPool:
+    """A pool for these featured dates, reused by this process for POOL_SECONDS: papers
+    change hourly at most, and batch after batch would otherwise load the same ones."""
+    key = (*span, int(now.timestamp()) // POOL_SECONDS)
+    if key not in _pools:
+        _pools.clear()
+        _pools[key] = load_pool(span, now)
+    return _pools[key]
+
+
+def forget_pools() -> None:
+    _pools.clear()
+
+
+def load_pool(span: tuple[date, date], now: datetime) -> PaperPool:
+    """Every visible paper featured in the span: four queries, whatever the count."""
+    papers = list(Paper.objects.filter(hidden=False, featured_on__range=span))
+    ids = [paper.pk for paper in papers]
+    topics = {t.pk: (t.name, t.active) for t in Topic.objects.all()}
+    tags: dict[int, dict[int, float]] = defaultdict(dict)
+    for paper_id, topic_id, score in PaperTopic.objects.filter(paper_id__in=ids).values_list(
+        "paper_id", "topic_id", "score"
+    ):
+        if topics.get(topic_id, ("", False))[1]:
+            tags[paper_id][topic_id] = score
     history: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for paper_id, taken_at, upvotes in PaperSnapshot.objects.filter(paper_id__in=ids).values_list(
         "paper_id", "taken_at", "upvotes"
     ):
         history[paper_id].append((taken_at, upvotes))
-    return [
+    candidates = [
         Candidate(
-            paper_id=pk,
-            title=title,
-            abstract=abstract,
-            upvotes=upvotes,
-            featured_on=featured_on,
+            paper_id=p.pk,
+            title=p.title,
+            abstract=p.abstract,
+            upvotes=p.upvotes,
+            featured_on=p.featured_on,
             trending=trending_score(
-                upvotes=upvotes, featured_on=featured_on, now=now, history=history[pk]
+                upvotes=p.upvotes, featured_on=p.featured_on, now=now, history=history[p.pk]
             ),
-            topics=topics[pk],
-            pinned=pinned,
+            topics=tags[p.pk],
+            pinned=p.pinned,
         )
-        for pk, title, abstract, upvotes, featured_on, pinned in papers
+        for p in papers
     ]
+    cards = {p.pk: paper_card(p, sorted(topics[t][0] for t in tags[p.pk])) for p in papers}
+    return PaperPool(RankingPool(candidates), cards, topics)
 
 
 def reader_for(subscriber: Subscriber) -> Reader:
@@ -174,54 +210,18 @@ def sent_papers(subscriber_id: int) -> set[int]:
     )
 
 
-def choose(subscriber: Subscriber, window: tuple[date, date], pool: CandidatePool) -> Selection:
-    """What this subscriber would get for this window now."""
-    return select(
-        pool.get(window),
-        reader_for(subscriber),
-        window=window,
-        already_sent=sent_papers(subscriber.pk),
+def choose(subscriber: Subscriber, window: tuple[date, date], now: datetime) -> Selection:
+    """What this subscriber would get for this window now (one subscriber: previews)."""
+    return pool_for(window, now).ranking.select(
+        reader_for(subscriber), window=window, already_sent=sent_papers(subscriber.pk)
     )
-
-
-def prepare(delivery: Delivery, pool: CandidatePool) -> bool:
-    """Choose and store the papers of a claimed delivery; False when it was skipped.
-
-    A retry finds the papers chosen on its first attempt and sends those again.
-    """
-    if delivery.items.exists():
-        return True
-    selection = choose(delivery.subscriber, (delivery.window_start, delivery.window_end), pool)
-    if selection.skipped:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.SKIPPED,
-            skipped_reason=selection.skipped_reason,
-            lease_until=None,
-            updated_at=timezone.now(),
-        )
-        return False
-    try:
-        with transaction.atomic():
-            DeliveryPaper.objects.bulk_create(
-                DeliveryPaper(
-                    delivery=delivery,
-                    paper_id=pick.paper_id,
-                    subscriber_id=delivery.subscriber_id,
-                    position=position,
-                    reason=pick.reason,
-                )
-                for position, pick in enumerate(selection.picks, 1)
-            )
-    except IntegrityError:
-        # Another digest of this person took one of these papers meanwhile: choose again.
-        return prepare(delivery, CandidatePool(pool.now))
-    return True
 
 
 # --- building the email -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Item:
-    paper: Paper
+    paper_id: int
+    card: Mapping[str, object]
     reason: str
 
 
@@ -249,21 +249,30 @@ def shorten_abstract(text: str, limit: int = ABSTRACT_CHARS) -> str:
     return f"{cut}…"
 
 
-def _paper_context(item: Item) -> dict[str, object]:
-    paper = item.paper
+def paper_card(paper: Paper, topic_names: Sequence[str]) -> dict[str, object]:
+    """What the email shows of a paper, the same for every reader."""
+    published = paper.published_on
     return {
         "title": paper.title,
         "url": paper.url,
         "byline": paper.byline,
-        "date_label": f"{paper.published_on:%b} {paper.published_on.day}, {paper.published_on.year}"
-        if paper.published_on
-        else "",
+        "date_label": f"{published:%b} {published.day}, {published.year}" if published else "",
         "upvotes": paper.upvotes,
-        "topics": [link.topic.name for link in paper.topic_links.all() if link.topic.active],
-        "reason": item.reason,
+        "topics": list(topic_names),
         "abstract": shorten_abstract(paper.abstract),
         "editor_note": paper.editor_note,
     }
+
+
+def items_from_papers(picks: Sequence[tuple[int, str]]) -> list[Item]:
+    """Items for (paper id, reason) pairs, loading the papers: for pages, not for batches."""
+    papers = Paper.objects.prefetch_related("topic_links__topic").in_bulk([p for p, _ in picks])
+    items = []
+    for paper_id, reason in picks:
+        paper = papers[paper_id]
+        names = sorted(link.topic.name for link in paper.topic_links.all() if link.topic.active)
+        items.append(Item(paper_id, paper_card(paper, names), reason))
+    return items
 
 
 def digest_context(
@@ -274,7 +283,7 @@ def digest_context(
     delivery_id: int | None,
 ) -> dict[str, object]:
     topic_names = list(reader.topics.values())
-    papers = [_paper_context(item) for item in items]
+    papers = [{**item.card, "reason": item.reason} for item in items]
     first = papers[0]["title"] if papers else ""
     more = len(papers) - 1
     preheader = f"{first} and {more} more trending papers" if more > 0 else str(first)
@@ -351,13 +360,8 @@ def delivery_period(delivery: Delivery) -> Period:
 
 def delivery_items(delivery: Delivery) -> list[Item]:
     """The stored papers of a delivery, in order, with everything the email shows."""
-    rows = (
-        DeliveryPaper.objects.filter(delivery=delivery)
-        .select_related("paper")
-        .prefetch_related("paper__topic_links__topic")
-        .order_by("position")
-    )
-    return [Item(row.paper, row.reason) for row in rows]
+    rows = DeliveryPaper.objects.filter(delivery=delivery).order_by("position")
+    return items_from_papers(list(rows.values_list("paper_id", "reason")))
 
 
 def delivery_message(delivery: Delivery) -> EmailMultiAlternatives:
@@ -378,11 +382,8 @@ def preview(
     reader = reader or reader_for(subscriber)
     period = period_at(subscriber.frequency, subscriber.timezone, now)
     already = sent_papers(subscriber.pk) if subscriber.pk else set()
-    selection = select(
-        CandidatePool(now).get(period.window), reader, window=period.window, already_sent=already
+    selection = pool_for(period.window, now).ranking.select(
+        reader, window=period.window, already_sent=already
     )
-    papers = Paper.objects.prefetch_related("topic_links__topic").in_bulk(
-        [pick.paper_id for pick in selection.picks]
-    )
-    items = [Item(papers[pick.paper_id], pick.reason) for pick in selection.picks]
+    items = items_from_papers([(pick.paper_id, pick.reason) for pick in selection.picks])
     return period, selection, items

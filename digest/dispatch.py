@@ -18,6 +18,7 @@ import logging
 import random
 import smtplib
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,18 +26,28 @@ from datetime import datetime, timedelta
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from digest import throttle
-from digest.digests import CandidatePool, delivery_message, prepare
-from digest.models import Delivery
+from digest.bulk import bulk_insert_rows, bulk_update_rows
+from digest.digests import Item, delivery_period, digest_message, items_from_papers, pool_for
+from digest.models import Delivery, DeliveryPaper
+from digest.ranking import Reader
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
 
 TRANSIENT = "transient"
+# Sent messages are recorded in bulk every RECORD_EVERY messages or RECORD_SECONDS, which
+# keeps a batch to a dozen queries; it bounds what a crash can make us send twice.
+RECORD_EVERY = 250
+RECORD_SECONDS = 2.0
+SENT_FIELDS = [
+    "status", "subject", "message_id", "sent_at", "attempts", "lease_until",
+    "next_attempt_at", "last_error", "updated_at",
+]  # fmt: skip
 PERMANENT = "permanent"
 
 
@@ -92,15 +103,34 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(base, 3600) * random.uniform(0.5, 1.5))
 
 
+def claim_many(delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> list[int]:
+    """claim() for a whole batch in two queries; rows another worker holds are skipped."""
+    with transaction.atomic():
+        ready = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=delivery_ids, status=Delivery.Status.QUEUED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=ready, status=Delivery.Status.QUEUED).update(
+            status=Delivery.Status.SENDING, lease_until=now + lease, updated_at=now
+        )
+    return ready
+
+
 def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) -> Outcome:
-    """Claim, choose, build and send these deliveries over one provider connection."""
+    """Claim, choose, build and send these deliveries over one provider connection.
+
+    About a dozen queries per batch, whatever its size: claims, deliveries with their
+    subscribers, their topics, what they were sent before, the papers (reused across
+    batches), the chosen papers, and the results written in bulk.
+    """
     started = time.monotonic()
     now = now or timezone.now()
     outcome = Outcome()
-    lease = lease_for(len(delivery_ids))
-    claimed = [pk for pk in delivery_ids if claim(pk, now, lease)]
+    claimed = claim_many(delivery_ids, now, lease_for(len(delivery_ids)))
     if claimed:
-        _send_claimed(claimed, now, outcome)
+        _Batch(claimed, now, outcome).run()
     log.info(
         "send_batch size=%d claimed=%d sent=%d skipped=%d failed=%d retried=%d duration_ms=%d",
         len(delivery_ids), len(claimed), outcome.sent, outcome.skipped, outcome.failed,
@@ -109,57 +139,166 @@ def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) ->
     return outcome
 
 
-def _send_claimed(claimed: list[int], now: datetime, outcome: Outcome) -> None:
-    pool = CandidatePool(now)
-    deliveries = list(Delivery.objects.filter(pk__in=claimed).select_related("subscriber"))
-    connection = get_connection()
-    try:
-        connection.open()
-    except Exception as exc:
-        # The provider cannot be reached at all: every claim goes back with a backoff.
-        for delivery in deliveries:
-            _failed(delivery, exc, outcome)
-        return
-    try:
-        for delivery in deliveries:
-            _send_one(delivery, connection, pool, outcome)
-    finally:
+class _Batch:
+    """One batch of claimed deliveries, from loading to the recorded results."""
+
+    def __init__(self, claimed: list[int], now: datetime, outcome: Outcome):
+        self.now = now
+        self.outcome = outcome
+        self.deliveries = list(
+            Delivery.objects.filter(pk__in=claimed).select_related("subscriber").order_by("pk")
+        )
+        self.sent_rows: list[Delivery] = []
+        self.flushed_at = time.monotonic()
+
+    def run(self) -> None:
+        ready = self._choose()
+        if not ready:
+            return
+        connection = get_connection()
         try:
-            connection.close()
-        except Exception:
-            log.warning("closing the email connection failed", exc_info=True)
+            connection.open()
+        except Exception as exc:
+            # The provider cannot be reached at all: every claim goes back with a backoff.
+            for delivery, _, _ in ready:
+                _failed(delivery, exc, self.outcome)
+            return
+        try:
+            for delivery, reader, items in ready:
+                self._send(delivery, reader, items, connection)
+        finally:
+            self._flush()
+            try:
+                connection.close()
+            except Exception:
+                log.warning("closing the email connection failed", exc_info=True)
 
+    def _choose(self) -> list[tuple[Delivery, Reader, list[Item]]]:
+        """Pick every delivery's papers and store them; skip those with nothing to send."""
+        subscriber_ids = [d.subscriber_id for d in self.deliveries]
+        topic_ids: dict[int, list[int]] = defaultdict(list)
+        through = Subscriber.topics.through
+        for subscriber_id, topic_id in through.objects.filter(
+            subscriber_id__in=subscriber_ids
+        ).values_list("subscriber_id", "topic_id"):
+            topic_ids[subscriber_id].append(topic_id)
+        sent: dict[int, set[int]] = defaultdict(set)
+        chosen_before: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        batch_ids = {d.pk for d in self.deliveries}
+        for subscriber_id, delivery_id, paper_id, position, reason in DeliveryPaper.objects.filter(
+            subscriber_id__in=subscriber_ids
+        ).values_list("subscriber_id", "delivery_id", "paper_id", "position", "reason"):
+            if delivery_id in batch_ids:
+                chosen_before[delivery_id].append((position, paper_id, reason))
+            else:
+                sent[subscriber_id].add(paper_id)
+        span = (
+            min(d.window_start for d in self.deliveries),
+            max(d.window_end for d in self.deliveries),
+        )
+        pool = pool_for(span, self.now)
+        ready: list[tuple[Delivery, Reader, list[Item]]] = []
+        skipped: list[Delivery] = []
+        new_rows: list[DeliveryPaper] = []
+        for delivery in self.deliveries:
+            subscriber = delivery.subscriber
+            # Re-checked at send time: an unsubscribe, bounce or complaint since planning wins.
+            if subscriber.status != Subscriber.Status.ACTIVE or subscriber.is_paused:
+                delivery.skipped_reason = "Not subscribed at send time."
+                skipped.append(delivery)
+                continue
+            reader = pool.reader(
+                topic_ids[subscriber.pk], subscriber.keywords, subscriber.max_papers
+            )
+            if delivery.pk in chosen_before:
+                # A retry sends the papers its first attempt chose.
+                picks = [
+                    (paper_id, reason) for _, paper_id, reason in sorted(chosen_before[delivery.pk])
+                ]
+            else:
+                window = (delivery.window_start, delivery.window_end)
+                selection = pool.select(reader, window, sent[subscriber.pk])
+                if selection.skipped:
+                    delivery.skipped_reason = selection.skipped_reason
+                    skipped.append(delivery)
+                    continue
+                picks = [(pick.paper_id, pick.reason) for pick in selection.picks]
+                new_rows.extend(
+                    DeliveryPaper(delivery_id=delivery.pk, paper_id=paper_id,
+                                  subscriber_id=subscriber.pk, position=n, reason=reason)
+                    for n, (paper_id, reason) in enumerate(picks, 1)
+                )  # fmt: skip
+            items = [
+                Item(paper_id, pool.cards[paper_id], reason)
+                if paper_id in pool.cards
+                else items_from_papers([(paper_id, reason)])[0]
+                for paper_id, reason in picks
+            ]
+            ready.append((delivery, reader, items))
+        self._skip(skipped)
+        return self._store(ready, new_rows)
 
-def _send_one(
-    delivery: Delivery, connection: object, pool: CandidatePool, outcome: Outcome
-) -> None:
-    subscriber = delivery.subscriber
-    # Re-checked at send time: an unsubscribe, bounce or complaint since planning wins.
-    if subscriber.status != Subscriber.Status.ACTIVE or subscriber.is_paused:
-        _finish(delivery, Delivery.Status.SKIPPED, skipped_reason="Not subscribed at send time.")
-        outcome.skipped += 1
-        return
-    if not prepare(delivery, pool):
-        outcome.skipped += 1
-        return
-    message = delivery_message(delivery)
-    message.connection = connection
-    throttle.wait_for_send_slot()
-    try:
-        message.send()
-    except Exception as exc:  # recorded on the row and retried or failed, never swallowed
-        _failed(delivery, exc, outcome)
-        return
-    _finish(
-        delivery,
-        Delivery.Status.SENT,
-        subject=message.subject,
-        message_id=sent_message_id(message),
-        sent_at=timezone.now(),
-        next_attempt_at=None,
-        last_error="",
-    )
-    outcome.sent += 1
+    def _store(
+        self, ready: list[tuple[Delivery, Reader, list[Item]]], rows: list[DeliveryPaper]
+    ) -> list[tuple[Delivery, Reader, list[Item]]]:
+        try:
+            with transaction.atomic():
+                bulk_insert_rows(rows)
+        except IntegrityError:
+            # Another digest of one of these people took a paper meanwhile (two periods
+            # racing): choose again for all of them on the next attempt.
+            for delivery, _, _ in ready:
+                _failed(delivery, IntegrityError("paper already sent meanwhile"), self.outcome)
+            return []
+        return ready
+
+    def _skip(self, skipped: list[Delivery]) -> None:
+        for delivery in skipped:
+            delivery.status = Delivery.Status.SKIPPED
+            delivery.lease_until = None
+            delivery.attempts += 1
+            delivery.updated_at = self.now
+        bulk_update_rows(
+            skipped, ["status", "skipped_reason", "lease_until", "attempts", "updated_at"]
+        )
+        self.outcome.skipped += len(skipped)
+
+    def _send(
+        self, delivery: Delivery, reader: Reader, items: list[Item], connection: object
+    ) -> None:
+        message = digest_message(
+            delivery.subscriber, delivery_period(delivery), items,
+            delivery_id=delivery.pk, reader=reader,
+        )  # fmt: skip
+        message.connection = connection
+        throttle.wait_for_send_slot()
+        try:
+            message.send()
+        except Exception as exc:  # recorded on the row and retried or failed, never swallowed
+            _failed(delivery, exc, self.outcome)
+            return
+        delivery.status = Delivery.Status.SENT
+        delivery.subject = message.subject[:255]
+        delivery.message_id = sent_message_id(message)[:255]
+        delivery.sent_at = timezone.now()
+        delivery.attempts += 1
+        delivery.lease_until = delivery.next_attempt_at = None
+        delivery.last_error = ""
+        delivery.updated_at = delivery.sent_at
+        self.sent_rows.append(delivery)
+        self.outcome.sent += 1
+        if (
+            len(self.sent_rows) >= RECORD_EVERY
+            or time.monotonic() - self.flushed_at > RECORD_SECONDS
+        ):
+            self._flush()
+
+    def _flush(self) -> None:
+        """Record what the provider accepted. A crash before this re-sends at most these
+        messages, with their same Message-IDs."""
+        bulk_update_rows(self.sent_rows, SENT_FIELDS)
+        self.sent_rows = []
+        self.flushed_at = time.monotonic()
 
 
 def sent_message_id(message: object) -> str:

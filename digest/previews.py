@@ -46,10 +46,10 @@ def _page(
             "html": dict((mime, body) for body, mime in message.alternatives)["text/html"],
             "rows": [
                 {
-                    "title": item.paper.title,
+                    "title": item.card["title"],
                     "reason": item.reason,
-                    "score": scores[item.paper.pk],
-                    "admin_url": reverse("admin:digest_paper_change", args=[item.paper.pk]),
+                    "score": scores[item.paper_id],
+                    "admin_url": reverse("admin:digest_paper_change", args=[item.paper_id]),
                 }
                 for item in items
             ],

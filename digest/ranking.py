@@ -130,13 +130,121 @@ class Selection:
         return not self.picks
 
 
-def keyword_patterns(keywords: Sequence[str]) -> list[tuple[str, re.Pattern[str]]]:
-    """Whole-word, case-insensitive patterns for a subscriber's keywords."""
-    return [
-        (keyword, re.compile(rf"(?<!\w){re.escape(keyword)}(?!\w)", re.IGNORECASE))
-        for keyword in (k.strip() for k in keywords)
-        if keyword
-    ]
+_WORD = re.compile(r"\w+")
+
+
+class RankingPool:
+    """Candidates prepared once for many readers: indexed by topic and by word.
+
+    Choosing for one reader then touches only the papers in their topics and the papers
+    containing their keywords, instead of scoring every candidate: with thousands of
+    readers per batch, that is what keeps choosing cheaper than rendering.
+    """
+
+    def __init__(self, candidates: Sequence[Candidate]):
+        visible = [c for c in candidates if not c.hidden]
+        self.by_id = {c.paper_id: c for c in visible}
+        self.dates = frozenset(c.featured_on for c in visible)
+        self.trending = {c.paper_id: c.trending / (c.trending + TRENDING_HALF) for c in visible}
+        self.by_topic: dict[int, list[tuple[Candidate, float]]] = {}
+        for candidate in visible:
+            for topic_id, score in candidate.topics.items():
+                self.by_topic.setdefault(topic_id, []).append((candidate, score))
+        self._title_words: dict[str, set[int]] | None = None
+        self._words: dict[str, set[int]] | None = None
+
+    def _index(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+        if self._words is None or self._title_words is None:
+            title_words: dict[str, set[int]] = {}
+            words: dict[str, set[int]] = {}
+            for pid, c in self.by_id.items():
+                for word in _WORD.findall(c.title.lower()):
+                    title_words.setdefault(word, set()).add(pid)
+                    words.setdefault(word, set()).add(pid)
+                for word in _WORD.findall(c.abstract.lower()):
+                    words.setdefault(word, set()).add(pid)
+            self._title_words, self._words = title_words, words
+        return self._title_words, self._words
+
+    def keyword_hits(self, keyword: str) -> tuple[set[int], set[int]]:
+        """Papers with `keyword` as whole words (any case): (in the title, anywhere)."""
+        title_words, words = self._index()
+        tokens = _WORD.findall(keyword.lower())
+        if not tokens:
+            return set(), set()
+        in_title = set.intersection(*(title_words.get(t, set()) for t in tokens))
+        anywhere = set.intersection(*(words.get(t, set()) for t in tokens))
+        if tokens == [keyword.lower()]:
+            return in_title, anywhere  # one plain word: the index is exact
+        # A phrase or a word with punctuation: the words are there, check they form it.
+        pattern = re.compile(rf"(?<!\w){re.escape(keyword)}(?!\w)", re.IGNORECASE)
+        in_title = {p for p in in_title if pattern.search(self.by_id[p].title)}
+        anywhere = in_title | {
+            p for p in anywhere - in_title if pattern.search(self.by_id[p].abstract)
+        }
+        return in_title, anywhere
+
+    def select(
+        self,
+        reader: Reader,
+        *,
+        window: tuple[date, date],
+        already_sent: AbstractSet[int] = frozenset(),
+    ) -> Selection:
+        """The papers of one digest, best first, each with the reason it was picked.
+
+        `window` is the inclusive range of featured dates the period covers. A paper this
+        reader was already sent never comes again; hidden papers never come at all.
+        """
+        first, last = window
+        if not any(first <= day <= last for day in self.dates):
+            return Selection((), SKIP_NOTHING_FEATURED)
+
+        def in_window(c: Candidate) -> bool:
+            return first <= c.featured_on <= last
+
+        best_topic: dict[int, tuple[float, int]] = {}
+        for topic_id in reader.topics:
+            for candidate, score in self.by_topic.get(topic_id, ()):
+                pid = candidate.paper_id
+                if in_window(candidate) and score > best_topic.get(pid, (-1.0, 0))[0]:
+                    best_topic[pid] = (score, topic_id)
+        keyword_of: dict[int, tuple[str, float]] = {}
+        for keyword in reader.keywords:
+            in_title, anywhere = self.keyword_hits(keyword)
+            for pid in anywhere:
+                weight = KEYWORD_TITLE_RELEVANCE if pid in in_title else KEYWORD_RELEVANCE
+                # The first keyword found in the title wins, else the first found at all.
+                if in_window(self.by_id[pid]) and weight > keyword_of.get(pid, ("", 0.0))[1]:
+                    keyword_of[pid] = (keyword.strip(), weight)
+        matched = best_topic.keys() | keyword_of.keys()
+        if not matched:
+            return Selection((), SKIP_NO_MATCH)
+        fresh = [pid for pid in matched if pid not in already_sent]
+        if not fresh:
+            return Selection((), SKIP_ALL_SENT)
+        ranked = []
+        for pid in fresh:
+            topic_score, topic_id = best_topic.get(pid, (0.0, None))
+            keyword, keyword_score = keyword_of.get(pid, (None, 0.0))
+            relevance = max(topic_score, keyword_score)
+            score = RELEVANCE_WEIGHT * relevance + TRENDING_WEIGHT * self.trending[pid]
+            pinned = self.by_id[pid].pinned and topic_id is not None
+            group = topic_id if topic_id is not None else KEYWORD_GROUP
+            ranked.append((pinned, round(score, 6), -pid, group, topic_id, keyword))
+        chosen = _diversify(ranked, reader.max_papers)
+        return Selection(
+            tuple(
+                Pick(
+                    paper_id=-neg_pid,
+                    score=score,
+                    reason=_reason(self.by_id[-neg_pid], reader, topic_id, keyword, pinned),
+                    group=group,
+                    pinned=pinned,
+                )
+                for pinned, score, neg_pid, group, topic_id, keyword in chosen
+            )
+        )
 
 
 def select(
@@ -146,57 +254,8 @@ def select(
     window: tuple[date, date],
     already_sent: AbstractSet[int] = frozenset(),
 ) -> Selection:
-    """The papers of one digest, best first, each with the reason it was picked.
-
-    `window` is the inclusive range of featured dates the period covers. A paper this
-    reader was already sent never comes again; hidden papers never come at all.
-    """
-    first, last = window
-    in_window = [c for c in candidates if not c.hidden and first <= c.featured_on <= last]
-    if not in_window:
-        return Selection((), SKIP_NOTHING_FEATURED)
-    patterns = keyword_patterns(reader.keywords)
-    scored = [pick for c in in_window if (pick := _score(c, reader, patterns)) is not None]
-    fresh = [pick for pick in scored if pick.paper_id not in already_sent]
-    if not fresh:
-        return Selection((), SKIP_ALL_SENT if scored else SKIP_NO_MATCH)
-    return Selection(tuple(_diversify(fresh, reader.max_papers)))
-
-
-def _score(
-    candidate: Candidate, reader: Reader, patterns: list[tuple[str, re.Pattern[str]]]
-) -> Pick | None:
-    topic_id, topic_score = max(
-        ((t, s) for t, s in candidate.topics.items() if t in reader.topics),
-        key=lambda item: item[1],
-        default=(None, 0.0),
-    )
-    keyword, keyword_score = _keyword_match(candidate, patterns)
-    if topic_id is None and keyword is None:
-        return None
-    relevance = max(topic_score, keyword_score)
-    trending = candidate.trending / (candidate.trending + TRENDING_HALF)
-    score = RELEVANCE_WEIGHT * relevance + TRENDING_WEIGHT * trending
-    pinned = candidate.pinned and topic_id is not None
-    return Pick(
-        paper_id=candidate.paper_id,
-        score=round(score, 6),
-        reason=_reason(candidate, reader, topic_id, keyword, pinned),
-        group=topic_id if topic_id is not None else KEYWORD_GROUP,
-        pinned=pinned,
-    )
-
-
-def _keyword_match(
-    candidate: Candidate, patterns: list[tuple[str, re.Pattern[str]]]
-) -> tuple[str | None, float]:
-    best: tuple[str | None, float] = (None, 0.0)
-    for keyword, pattern in patterns:
-        if pattern.search(candidate.title):
-            return keyword, KEYWORD_TITLE_RELEVANCE
-        if best[0] is None and pattern.search(candidate.abstract):
-            best = (keyword, KEYWORD_RELEVANCE)
-    return best
+    """RankingPool(candidates).select(...): for one reader, or a test."""
+    return RankingPool(candidates).select(reader, window=window, already_sent=already_sent)
 
 
 def _reason(
@@ -219,21 +278,25 @@ def _votes(upvotes: int) -> str:
     return f"{upvotes} upvote{'s' if upvotes != 1 else ''}"
 
 
-def _diversify(picks: list[Pick], limit: int) -> list[Pick]:
+Ranked = tuple[bool, float, int, int, int | None, str | None]  # pinned, score, -id, group, …
+
+
+def _diversify(ranked: list[Ranked], limit: int) -> list[Ranked]:
     """Best first, pinned before all; no topic takes over half the slots while others wait."""
-    ranked = sorted(picks, key=lambda p: (p.pinned, p.score, -p.paper_id), reverse=True)
+    ranked.sort(reverse=True)
     per_group = max(1, limit // 2)
-    chosen: list[Pick] = []
-    deferred: list[Pick] = []
+    chosen: list[Ranked] = []
+    deferred: list[Ranked] = []
     counts: Counter[int] = Counter()
-    for pick in ranked:
+    for item in ranked:
         if len(chosen) == limit:
             break
-        if counts[pick.group] >= per_group and not pick.pinned:
-            deferred.append(pick)
+        pinned, group = item[0], item[3]
+        if counts[group] >= per_group and not pinned:
+            deferred.append(item)
             continue
-        chosen.append(pick)
-        counts[pick.group] += 1
+        chosen.append(item)
+        counts[group] += 1
     # Other topics ran out: the deferred papers fill what is left, best first.
     chosen.extend(deferred[: limit - len(chosen)])
-    return sorted(chosen, key=lambda p: (p.pinned, p.score, -p.paper_id), reverse=True)
+    return sorted(chosen, reverse=True)

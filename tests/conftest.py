@@ -23,3 +23,13 @@ def fixtures() -> Path:
 @pytest.fixture
 def seed_path() -> Path:
     return SEED
+
+
+@pytest.fixture(autouse=True)
+def _fresh_paper_pools():
+    """A process reuses its pool of papers for minutes; each test starts with none."""
+    from digest.digests import forget_pools
+
+    forget_pools()
+    yield
+    forget_pools()

@@ -59,7 +59,6 @@ class Command(BaseCommand):
     def _dry_run(self, now: datetime) -> None:
         from subscriptions.models import Subscriber
 
-        pool = digests.CandidatePool(now)
         due = list(digests.due_subscribers(now))
         subscribers = Subscriber.objects.prefetch_related("topics").in_bulk([pk for pk, _ in due])
         already = set(
@@ -72,7 +71,7 @@ class Command(BaseCommand):
             if (pk, period.key) in already:
                 continue
             planned += 1
-            selection = digests.choose(subscribers[pk], period.window, pool)
+            selection = digests.choose(subscribers[pk], period.window, now)
             if selection.skipped:
                 skipped += 1
                 self.stdout.write(
