@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SEED := seeds/daily_papers_2025-11-20.txt
 
-.PHONY: demo test dev lint format bench clean
+.PHONY: demo test dev lint format bench bench-ingest clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,10 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 
 bench: $(STAMP)
-	$(PY) bench/ingest_bench.py $(BENCH_ARGS)
+	@env -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) bench/digest_bench.py $(BENCH_ARGS)
+
+bench-ingest: $(STAMP)
+	@env -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) bench/ingest_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -30,11 +30,11 @@ WORDS = [
 ]  # fmt: skip
 
 
-def make_items(count: int, seed: int = 7) -> list[dict]:
+def make_items(count: int, seed: int = 7, offset: int = 0) -> list[dict]:
     template = json.loads((ROOT / "tests/fixtures/hf_daily_papers_item.json").read_text())
     rng = random.Random(seed)
     items = []
-    for n in range(count):
+    for n in range(offset, offset + count):
         item = copy.deepcopy(template)
         title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))).capitalize()
         abstract = " ".join(rng.choice(WORDS) for _ in range(rng.randint(120, 260)))

@@ -20,18 +20,24 @@ from collections.abc import Sequence
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-BATCH = 1_000
+BATCH = 5_000  # rows; on SQLite also at most its variable limit
 
 
-def bulk_insert_rows(objs: Sequence[models.Model]) -> None:
-    """INSERT new objects (all one model, auto primary key) and set their primary keys."""
+def bulk_insert_rows(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> list[int]:
+    """INSERT new objects (all one model, auto primary key); returns the new primary keys.
+
+    Without `ignore_conflicts` every object gets its primary key. With it, rows that would
+    break a unique constraint are left out (ON CONFLICT DO NOTHING) and only the keys of the
+    rows actually inserted come back, in order, without being set on the objects.
+    """
     if not objs:
-        return
+        return []
     meta = objs[0]._meta
     connection = _connection(objs[0])
     quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     columns = ", ".join(quote(field.column) for field in fields)
+    inserted: list[int] = []
     with connection.cursor() as cursor:
         for batch in _batches(connection, objs, len(fields)):
             rows = [
@@ -42,16 +48,23 @@ def bulk_insert_rows(objs: Sequence[models.Model]) -> None:
                 for obj in batch
             ]
             source, params = _rows_source(connection, fields, rows)
+            # "WHERE true" lets SQLite tell the upsert clause from a join condition.
+            conflict = " WHERE true ON CONFLICT DO NOTHING" if ignore_conflicts else ""
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM {source} "
-                f"RETURNING {quote(meta.pk.column)}",
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM {source}"
+                f"{conflict} RETURNING {quote(meta.pk.column)}",
                 params,
             )
+            returned = [pk for (pk,) in cursor.fetchall()]
+            inserted.extend(returned)
+            if ignore_conflicts:
+                continue
             # Both databases return the ids in the order the rows were given.
-            for obj, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+            for obj, pk in zip(batch, returned, strict=True):
                 obj.pk = pk
                 obj._state.adding = False
                 obj._state.db = connection.alias
+    return inserted
 
 
 def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:

@@ -22,6 +22,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.urls import reverse
 
+from digest.bulk import bulk_insert_rows
 from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic, Topic
 from digest.periods import Period, due_period, period_at
 from digest.ranking import Candidate, RankingPool, Reader, Selection, trending_score
@@ -102,13 +103,8 @@ def _plan_batch(batch: list[tuple[int, Period]], now: datetime, result: Plan) ->
         for pk, period in batch
         if (pk, period.key) not in existing
     ]
-    Delivery.objects.bulk_create(fresh, batch_size=1_000, ignore_conflicts=True)
-    created = Delivery.objects.filter(
-        subscriber_id__in=[d.subscriber_id for d in fresh],
-        period__in=periods,
-        status=Delivery.Status.QUEUED,
-        created_at=now,
-    ).values_list("pk", flat=True)
+    # The unique (subscriber, period) constraint drops what another planner created first.
+    created = bulk_insert_rows(fresh, ignore_conflicts=True)
     result.created.extend(created)
 
 
@@ -319,6 +315,17 @@ def message_id_for(delivery_id: int | None, host: str) -> str:
     return f"<digest.{delivery_id}.{signature}@{host}>"
 
 
+def digest_headers(unsubscribe_url: str, delivery_id: int | None) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe, the list's id, and a stable Message-ID."""
+    host = _site_host()
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"Daily Papers digest <digest.{host}>",
+        "Message-ID": message_id_for(delivery_id, host),
+    }
+
+
 def digest_message(
     subscriber: Subscriber,
     period: Period,
@@ -330,19 +337,12 @@ def digest_message(
 ) -> EmailMultiAlternatives:
     """The digest email: both parts, the one-click unsubscribe headers, anymail tags."""
     reader = reader or reader_for(subscriber)
-    host = _site_host()
-    unsubscribe = subscriber.unsubscribe_url()
-    headers = {
-        "List-Unsubscribe": f"<{unsubscribe}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"Daily Papers digest <digest.{host}>",
-        "Message-ID": message_id_for(delivery_id, host),
-    }
+    context = digest_context(subscriber, reader, period, items, delivery_id)
     return build_message(
         "digest",
         to or subscriber.email,
-        digest_context(subscriber, reader, period, items, delivery_id),
-        headers=headers,
+        context,
+        headers=digest_headers(str(context["unsubscribe_url"]), delivery_id),
         tags=["digest", period.frequency],
         metadata={"subscriber_id": subscriber.pk, "delivery_id": delivery_id},
     )

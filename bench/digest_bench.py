@@ -1,0 +1,319 @@
+"""100,000 personal digests against the cost of rendering alone.
+
+    .venv/bin/python bench/digest_bench.py [--subscribers 100000] [--workers 1]
+
+On a throwaway database (SQLite, or PostgreSQL when DATABASE_URL says so) it creates the
+subscribers (topic subsets, keywords for a fifth, daily and weekly, many time zones) and
+2,000 papers over 7 days, then runs the production path in this process: plan, then
+dispatch.send_deliveries on batches of SEND_BATCH_SIZE, into a backend that builds every
+message's bytes and discards them. In the same run it measures
+- the floor: rendering the pre-inlined template from prepared contexts and building the
+  message bytes, for the same recipients;
+- the naive way: premailer on every message, on a sample of 1,000;
+- queries per 1,000 digests, peak RSS, and ingesting 10,000 hf-json items.
+The last line is key=value pairs; ratio = digests_per_s / floor_per_s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import resource
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import throwaway_database
+
+ZONES = [
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "Asia/Kolkata", "Asia/Shanghai",
+    "Asia/Tokyo", "Australia/Sydney", "America/Sao_Paulo", "America/New_York",
+    "America/Chicago", "America/Los_Angeles",
+]  # fmt: skip
+KEYWORDS = [
+    "retrieval", "agents", "diffusion", "reasoning", "memory", "quantization", "benchmark",
+    "alignment", "sparse", "robust", "multimodal", "transformer",
+]  # fmt: skip
+WORDS = [
+    "language", "model", "reasoning", "retrieval", "agents", "vision", "multimodal", "diffusion",
+    "memory", "training", "quantization", "code", "generation", "benchmark", "reinforcement",
+    "learning", "search", "efficient", "transformer", "attention", "dataset", "alignment",
+    "evaluation", "robust", "scalable", "sparse", "experts", "we", "propose", "method",
+    "results", "show", "improves", "state", "art", "tasks", "data", "performance", "novel",
+]  # fmt: skip
+NOW = datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
+PAPERS = 2_000
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def populate(subscribers: int, rng: random.Random) -> None:
+    from digest.bulk import bulk_insert_rows
+    from digest.models import Paper, PaperSnapshot, PaperTopic, Topic
+    from subscriptions.models import Subscriber
+
+    topics = list(Topic.objects.values_list("pk", flat=True))
+    papers = []
+    for n in range(PAPERS):
+        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))).capitalize()
+        papers.append(
+            Paper(
+                title=f"{title} {n}", title_key=f"{title.lower()} {n}", arxiv_id=f"2611.{n:05d}",
+                abstract=" ".join(rng.choice(WORDS) for _ in range(rng.randint(120, 220))),
+                authors=[f"Author {n}", f"Author {n + 1}"], author_count=2,
+                featured_on=(NOW - timedelta(days=n % 7)).date(), upvotes=rng.randint(0, 200),
+                sources=["hf-json"],
+            )
+        )  # fmt: skip
+    bulk_insert_rows(papers)
+    bulk_insert_rows(
+        [
+            PaperTopic(paper_id=p.pk, topic_id=t, score=round(rng.uniform(0.3, 1.0), 3),
+                       source="auto")
+            for p in papers
+            for t in rng.sample(topics, rng.randint(1, 2))
+        ]
+    )  # fmt: skip
+    bulk_insert_rows(
+        [PaperSnapshot(paper_id=p.pk, taken_at=NOW - timedelta(hours=30), upvotes=p.upvotes // 2)
+         for p in papers]
+    )  # fmt: skip
+    through = Subscriber.topics.through
+    confirmed = NOW - timedelta(days=30)
+    for start in range(0, subscribers, 5_000):
+        chunk = []
+        for n in range(start, min(subscribers, start + 5_000)):
+            zone = rng.choice(ZONES)
+            local_hour = NOW.astimezone(ZoneInfo(zone)).hour
+            weekly = rng.random() < 0.2
+            chunk.append(
+                Subscriber(
+                    email=f"reader{n:06d}@example.com", status="active", confirmed_at=confirmed,
+                    signed_up_at=confirmed, created_at=confirmed,
+                    frequency="weekly" if weekly else "daily",
+                    weekday=rng.randint(0, NOW.astimezone(ZoneInfo(zone)).weekday()),
+                    send_hour=rng.randint(0, local_hour), timezone=zone,
+                    max_papers=rng.choice([5, 10, 10, 10, 15, 20, 30]),
+                    keywords=", ".join(rng.sample(KEYWORDS, rng.randint(1, 2)))
+                    if rng.random() < 0.2 else "",
+                )
+            )  # fmt: skip
+        bulk_insert_rows(chunk)
+        bulk_insert_rows(
+            [
+                through(subscriber_id=s.pk, topic_id=t)
+                for s in chunk
+                for t in rng.sample(topics, rng.choice([1, 1, 2, 2, 2, 3]))
+            ]
+        )
+
+
+def send_all(ids: list[int], batch_size: int) -> None:
+    from digest import dispatch
+
+    for start in range(0, len(ids), batch_size):
+        dispatch.send_deliveries(ids[start : start + batch_size], NOW)
+
+
+def _worker(ids: list[int], batch_size: int) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    send_all(ids, batch_size)
+
+
+def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
+    """Plan and send everything; returns (digests sent, seconds, queries)."""
+    from django.db import connection
+
+    from bench import counting_backend
+    from digest import digests
+
+    queries = 0
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    start = time.perf_counter()
+    with connection.execute_wrapper(count):
+        ids = sorted(digests.plan(NOW).created)
+        if workers == 1:
+            send_all(ids, batch_size)
+    if workers > 1:
+        # Separate processes, like Celery workers: each takes every n-th batch.
+        connection.close()
+        batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+        context = multiprocessing.get_context("fork")
+        procs = [
+            context.Process(
+                target=_worker,
+                args=([i for batch in batches[w::workers] for i in batch], batch_size),
+            )
+            for w in range(workers)
+        ]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+    seconds = time.perf_counter() - start
+    from digest.models import Delivery
+
+    sent = Delivery.objects.filter(status="sent").count()
+    if workers == 1:
+        assert sent == counting_backend.totals["messages"], (sent, counting_backend.totals)
+    return sent, seconds, queries
+
+
+def prepared(deliveries_chunk):  # type: ignore[no-untyped-def]
+    """For each delivery: (address, context, headers), as digest_message prepares them."""
+    from collections import defaultdict
+
+    from digest import digests
+    from digest.models import DeliveryPaper
+    from subscriptions.models import Subscriber
+
+    ids = [d.pk for d in deliveries_chunk]
+    picks = defaultdict(list)
+    for delivery_id, paper_id, reason in (
+        DeliveryPaper.objects.filter(delivery_id__in=ids)
+        .order_by("delivery_id", "position")
+        .values_list("delivery_id", "paper_id", "reason")
+    ):
+        picks[delivery_id].append((paper_id, reason))
+    subscribers = Subscriber.objects.in_bulk([d.subscriber_id for d in deliveries_chunk])
+    topic_ids = defaultdict(list)
+    for subscriber_id, topic_id in Subscriber.topics.through.objects.filter(
+        subscriber_id__in=list(subscribers)
+    ).values_list("subscriber_id", "topic_id"):
+        topic_ids[subscriber_id].append(topic_id)
+    span = (
+        min(d.window_start for d in deliveries_chunk),
+        max(d.window_end for d in deliveries_chunk),
+    )
+    pool = digests.pool_for(span, NOW)
+    out = []
+    for d in deliveries_chunk:
+        subscriber = subscribers[d.subscriber_id]
+        reader = pool.reader(topic_ids[subscriber.pk], subscriber.keywords, subscriber.max_papers)
+        items = [digests.Item(p, pool.cards[p], r) for p, r in picks[d.pk]]
+        context = digests.digest_context(
+            subscriber, reader, digests.delivery_period(d), items, d.pk
+        )
+        headers = digests.digest_headers(str(context["unsubscribe_url"]), d.pk)
+        out.append((subscriber.email, context, headers))
+    return out
+
+
+def floor_and_naive(sample: int = 1_000) -> tuple[float, float]:
+    """Seconds per message: pre-inlined render + bytes (all sent), premailer each (sample)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from digest.models import Delivery
+    from digest.rendering import inline_css
+    from digest.sending import base_context, build_message
+
+    deliveries = list(Delivery.objects.filter(status="sent").order_by("pk"))
+    floor_seconds = 0.0
+    naive_env = Environment(
+        loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
+        autoescape=select_autoescape(enabled_extensions=("html",)),
+        trim_blocks=True, lstrip_blocks=True,
+    )  # fmt: skip
+    naive_seconds, naive_count = 0.0, 0
+    for start in range(0, len(deliveries), 2_000):
+        jobs = prepared(deliveries[start : start + 2_000])
+        began = time.perf_counter()
+        for to, context, headers in jobs:
+            build_message("digest", to, context, headers=headers).message().as_bytes()
+        floor_seconds += time.perf_counter() - began
+        if naive_count < sample:
+            began = time.perf_counter()
+            for to, context, headers in jobs[: sample - naive_count]:
+                message = build_message("digest", to, context, headers=headers)
+                full = {**base_context(), **context, "subject": message.subject}
+                html = inline_css(naive_env.get_template("emails/digest.html").render(full))
+                message.alternatives = []
+                message.attach_alternative(html, "text/html")
+                message.message().as_bytes()
+                naive_count += 1
+            naive_seconds += time.perf_counter() - began
+    return floor_seconds / max(1, len(deliveries)), naive_seconds / max(1, naive_count)
+
+
+def ingest_10k() -> float:
+    """10,000 HF API items as ten answers of 1,000 (the API pages by 100; the store works
+    in chunks of 1,000), so that memory stays flat however many items there are."""
+    from bench.ingest_bench import make_items
+    from digest.ingestion.service import ingest_bytes
+
+    pages = [
+        json.dumps(make_items(1_000, seed=n, offset=n)).encode() for n in range(0, 10_000, 1_000)
+    ]
+    began = time.perf_counter()
+    for page in pages:
+        ingest_bytes(page, label="bench", fmt="hf-json")
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    with throwaway_database() as database:
+        from django.conf import settings
+
+        settings.EMAIL_BACKEND = "bench.counting_backend.CountingBackend"
+        settings.SEND_RATE_PER_SECOND = 1_000_000.0  # the provider's limit is not measured
+        settings.SITE_URL = "https://papers.example.com"
+        rng = random.Random(42)
+        began = time.perf_counter()
+        populate(args.subscribers, rng)
+        setup = time.perf_counter() - began
+        sent, seconds, queries = end_to_end(args.workers, settings.SEND_BATCH_SIZE)
+        rss_sending = rss_mb()
+        floor, naive = floor_and_naive()
+        ingest = ingest_10k()
+
+    digests_per_s = sent / seconds
+    floor_per_s = 1 / floor
+    naive_per_s = 1 / naive
+    per_1000 = queries / max(1, sent) * 1000
+    print(f"{args.subscribers:,} subscribers, {PAPERS:,} papers, {args.workers} worker(s)")
+    print(f"database: {database}")
+    print(f"{'':<44}{'value':>12}")
+    rows = [
+        ("setup (not measured), s", setup),
+        ("digests sent", sent),
+        ("end to end: plan + choose + render + send, s", seconds),
+        ("digests per second, end to end", digests_per_s),
+        ("floor: render + message bytes, per second", floor_per_s),
+        ("ratio end to end / floor", digests_per_s / floor_per_s),
+        ("naive: premailer per message, per second", naive_per_s),
+        ("queries per 1,000 digests", per_1000),
+        ("peak RSS after sending, MB", rss_sending),
+        ("peak RSS, whole run, MB", rss_mb()),
+        ("ingest 10,000 hf-json items, s", ingest),
+    ]
+    for label, value in rows:
+        print(f"{label:<44}{value:>12,.2f}")
+    print(
+        f"digests_per_s={digests_per_s:.0f} floor_per_s={floor_per_s:.0f} "
+        f"ratio={digests_per_s / floor_per_s:.2f} naive_per_s={naive_per_s:.0f} "
+        f"queries_per_1000={per_1000:.1f} peak_rss_mb={rss_mb():.0f} ingest_10k_s={ingest:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
