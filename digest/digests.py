@@ -110,6 +110,7 @@ def _plan_batch(batch: list[tuple[int, Period]], now: datetime, result: Plan) ->
 
 # --- choosing the papers ------------------------------------------------------------------
 POOL_SECONDS = 300  # how long one process reuses a loaded pool of papers
+MAX_SHARED_SELECTIONS = 5_000
 
 
 @dataclass
@@ -137,9 +138,14 @@ class PaperPool:
         if already_sent & self.ranking.by_id.keys():
             return self.ranking.select(reader, window=window, already_sent=already_sent)
         key = (tuple(reader.topics), reader.keywords, reader.max_papers, window)
-        if key not in self.selections:
-            self.selections[key] = self.ranking.select(reader, window=window)
-        return self.selections[key]
+        selection = self.selections.get(key)
+        if selection is None:
+            selection = self.ranking.select(reader, window=window)
+            if len(self.selections) >= MAX_SHARED_SELECTIONS:
+                # Rare groups (unusual keyword mixes) would otherwise pile up: start over.
+                self.selections.clear()
+            self.selections[key] = selection
+        return selection
 
 
 _pools: dict[tuple[date, date, int], PaperPool] = {}

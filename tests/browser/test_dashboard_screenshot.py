@@ -7,30 +7,16 @@ The screenshot goes to test-artifacts/dashboard.png (ignored by git).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from digest.models import Delivery
 from subscriptions.models import Subscriber
+from tests.browser.chromium import ARTIFACTS, chromium
 from tests.digest.test_dashboard import trouble
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 # The live server answers from another thread, so the data must really be committed;
 # serialized_rollback puts the topics from the data migration back for later tests.
@@ -53,32 +39,8 @@ DAYS = [
 def browser(live_server) -> Iterator[object]:
     """Chromium for one test, started after the database is set up and stopped before it
     is flushed."""
-    if not CHROMIUM.exists():
-        reason = f"Debian's chromium is missing at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; .ci/run installs it")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; our ORM calls are plain
-    # synchronous test code, so Django's async-safety check is a false alarm here.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                yield chromium
-            finally:
-                chromium.close()
-                connections.close_all()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium(with_database=True) as browser:
+        yield browser
 
 
 @pytest.fixture

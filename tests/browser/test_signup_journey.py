@@ -6,7 +6,6 @@ Screenshots of / at 1280 and 375 px go to test-artifacts/ (ignored by git).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,23 +15,11 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from digest.models import Paper, PaperSnapshot, Topic
 from subscriptions.models import Subscriber
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.browser.chromium import ARTIFACTS, chromium
 
 # The live server answers from another thread, so the data must really be committed;
 # serialized_rollback puts the topics from the data migration back for later tests.
@@ -56,37 +43,8 @@ def site(live_server, settings) -> str:
 def browser(site: str) -> Iterator[object]:
     """Chromium for one test, started after the database is set up and stopped before it
     is flushed."""
-    if not CHROMIUM.exists():
-        reason = f"Debian's chromium is missing at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; .ci/run installs it")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an asyncio event loop in this thread, and Django refuses
-    # ORM calls from a thread with a running loop (SynchronousOnlyOperation). Our ORM calls
-    # here are plain synchronous test code, so the check is a false alarm: switch it off
-    # while the browser runs, and only then.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                yield chromium
-            finally:
-                chromium.close()
-                # While the loop runs, Django hands this thread separate connections
-                # (asgiref keeps them per async context): close them before the test
-                # database is flushed or dropped.
-                connections.close_all()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium(with_database=True) as browser:
+        yield browser
 
 
 @pytest.fixture
