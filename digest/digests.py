@@ -213,7 +213,7 @@ def sent_papers(subscriber_id: int) -> set[int]:
 
 
 def choose(subscriber: Subscriber, window: tuple[date, date], now: datetime) -> Selection:
-    """What this subscriber would get for this window now (one subscriber: previews)."""
+    """What this subscriber would get for this window now (send_digests --dry-run)."""
     return pool_for(window, now).ranking.select(
         reader_for(subscriber), window=window, already_sent=sent_papers(subscriber.pk)
     )
@@ -388,7 +388,8 @@ def preview(
     reader = reader or reader_for(subscriber)
     period = period_at(subscriber.frequency, subscriber.timezone, now)
     already = sent_papers(subscriber.pk) if subscriber.pk else set()
-    selection = pool_for(period.window, now).ranking.select(
+    # Fresh, not the sending pool: an editor who just pinned or hid a paper expects to see it.
+    selection = load_pool(period.window, now).ranking.select(
         reader, window=period.window, already_sent=already
     )
     items = items_from_papers([(pick.paper_id, pick.reason) for pick in selection.picks])

@@ -78,3 +78,17 @@ def test_the_delivery_list_is_read_only(editor, papers, alice):
     assert "daily:2026-11-26" in body
     assert "alice@example.com" in body
     assert editor.get(reverse("admin:digest_delivery_add")).status_code == 403
+
+
+def test_a_preview_shows_an_editors_pin_at_once(editor, papers, alice):
+    url = reverse("admin:subscriptions_subscriber_preview", args=[alice.pk])
+    editor.get(url)
+    pinned = papers[1]  # "Dense retrieval for long documents", 12 upvotes
+    pinned.pinned = True
+    pinned.save()
+
+    body = editor.get(url).content.decode()
+
+    assert "Editor&#x27;s pick · Retrieval and search · 12 upvotes" in body or (
+        "Editor's pick · Retrieval and search · 12 upvotes" in body
+    )
