@@ -41,7 +41,6 @@ PLAN_CHUNK = 2_000
 @dataclass
 class Plan:
     created: list[int] = field(default_factory=list)  # new Delivery ids, queued
-    due: int = 0
 
 
 def due_subscribers(now: datetime) -> Iterable[tuple[int, Period]]:
@@ -85,7 +84,6 @@ def requeue_expired(now: datetime) -> int:
 
 
 def _plan_batch(batch: list[tuple[int, Period]], now: datetime, result: Plan) -> None:
-    result.due += len(batch)
     periods = {p.key for _, p in batch}
     existing = set(
         Delivery.objects.filter(

@@ -70,16 +70,6 @@ def lease_for(count: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def claim(delivery_id: int, now: datetime, lease: timedelta) -> bool:
-    """queued -> sending, once, and only when any backoff is over."""
-    return (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(status=Delivery.Status.SENDING, lease_until=now + lease, updated_at=now)
-        == 1
-    )
-
-
 def classify(exc: BaseException) -> str:
     """Whether trying again later can help."""
     if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
@@ -104,7 +94,8 @@ def backoff(attempt: int) -> timedelta:
 
 
 def claim_many(delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> list[int]:
-    """claim() for a whole batch in two queries; rows another worker holds are skipped."""
+    """queued -> sending, once per delivery and only when any backoff is over: whoever
+    wins this update sends it. Two queries per batch; rows another worker holds are skipped."""
     with transaction.atomic():
         ready = list(
             Delivery.objects.select_for_update(skip_locked=True)

@@ -132,7 +132,8 @@ def test_backoff_grows_exponentially_with_jitter(settings):
 
 def test_a_crashed_workers_claims_are_queued_again_when_their_lease_ends(papers, alice):
     [delivery_id] = planned()
-    assert dispatch.claim(delivery_id, NOW, timedelta(minutes=10))  # then the worker dies
+    assert dispatch.claim_many([delivery_id], NOW, timedelta(minutes=10)) == [delivery_id]
+    # ... and then its worker dies
 
     assert digests.requeue_expired(NOW + timedelta(minutes=5)) == 0
     assert digests.requeue_expired(NOW + timedelta(minutes=11)) == 1
