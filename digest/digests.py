@@ -23,12 +23,14 @@ from django.db.models import Q
 from django.urls import reverse
 
 from digest.bulk import bulk_insert_rows
+from digest.features import Taste
 from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic, Topic
 from digest.periods import Period, due_period, period_at
-from digest.ranking import Candidate, RankingPool, Reader, Selection, trending_score
+from digest.profiles import tastes_for
+from digest.ranking import Candidate, RankingPool, Reader, Selection, shorten, trending_score
 from digest.sending import build_message
 from subscriptions.models import Subscriber
-from subscriptions.tokens import SALT_VIEW_IN_BROWSER
+from subscriptions.tokens import SALT_VIEW_IN_BROWSER, make_feedback_tokens
 
 log = logging.getLogger(__name__)
 
@@ -121,19 +123,21 @@ class PaperPool:
     topics: dict[int, tuple[str, bool]]  # topic id -> (name, active)
     selections: dict[tuple, Selection] = field(default_factory=dict)
 
-    def reader(self, topic_ids: Iterable[int], keywords: str, max_papers: int) -> Reader:
+    def reader(
+        self, topic_ids: Iterable[int], keywords: str, max_papers: int, taste: Taste | None = None
+    ) -> Reader:
         named = sorted(
             (self.topics[t][0], t) for t in topic_ids if t in self.topics and self.topics[t][1]
         )
         words = tuple(k.strip() for k in keywords.split(",") if k.strip())
-        return Reader({t: name for name, t in named}, words, max_papers)
+        return Reader({t: name for name, t in named}, words, max_papers, taste)
 
     def select(
         self, reader: Reader, window: tuple[date, date], already_sent: AbstractSet[int]
     ) -> Selection:
         """Rank once per group of readers with identical inputs: same topics, keywords,
-        cap and window, and nothing of this window sent to them before."""
-        if already_sent & self.ranking.by_id.keys():
+        cap and window, no ratings, and nothing of this window sent to them before."""
+        if reader.taste is not None or already_sent & self.ranking.by_id.keys():
             return self.ranking.select(reader, window=window, already_sent=already_sent)
         key = (tuple(reader.topics), reader.keywords, reader.max_papers, window)
         selection = self.selections.get(key)
@@ -201,7 +205,10 @@ def load_pool(span: tuple[date, date], now: datetime) -> PaperPool:
 def reader_for(subscriber: Subscriber) -> Reader:
     topics = sorted(subscriber.topics.all(), key=lambda t: t.name)
     keywords = tuple(k.strip() for k in subscriber.keywords.split(",") if k.strip())
-    return Reader({t.pk: t.name for t in topics if t.active}, keywords, subscriber.max_papers)
+    taste = tastes_for([subscriber.pk]).get(subscriber.pk) if subscriber.pk else None
+    return Reader(
+        {t.pk: t.name for t in topics if t.active}, keywords, subscriber.max_papers, taste
+    )
 
 
 def sent_papers(subscriber_id: int) -> set[int]:
@@ -241,14 +248,6 @@ def view_url(delivery_id: int) -> str:
     return settings.SITE_URL + reverse("digest:view", args=[view_token(delivery_id)])
 
 
-def shorten_abstract(text: str, limit: int = ABSTRACT_CHARS) -> str:
-    """About `limit` characters, cut at a word boundary."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.-\u2013\u2014")
-    return f"{cut}…"
-
-
 def paper_card(paper: Paper, topic_names: Sequence[str]) -> dict[str, object]:
     """What the email shows of a paper, the same for every reader."""
     published = paper.published_on
@@ -259,7 +258,7 @@ def paper_card(paper: Paper, topic_names: Sequence[str]) -> dict[str, object]:
         "date_label": f"{published:%b} {published.day}, {published.year}" if published else "",
         "upvotes": paper.upvotes,
         "topics": list(topic_names),
-        "abstract": shorten_abstract(paper.abstract),
+        "abstract": shorten(paper.abstract, ABSTRACT_CHARS),
         "editor_note": paper.editor_note,
     }
 
@@ -275,6 +274,22 @@ def items_from_papers(picks: Sequence[tuple[int, str]]) -> list[Item]:
     return items
 
 
+def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """The "More like this" and "Less like this" links of each paper, for this reader."""
+    if subscriber.pk is None:
+        return {}  # a preview for a topic, with nobody to learn from
+    signed = make_feedback_tokens(subscriber.pk, subscriber.email, paper_ids)
+    # One reverse() per message, not two per paper: it costs more than the signing.
+    path = reverse("digest:feedback", args=["TOKEN", "CHOICE"])
+    return {
+        paper_id: {
+            choice: settings.SITE_URL + path.replace("TOKEN", token).replace("CHOICE", choice)
+            for choice in ("more", "less")
+        }
+        for paper_id, token in signed.items()
+    }
+
+
 def digest_context(
     subscriber: Subscriber,
     reader: Reader,
@@ -283,7 +298,10 @@ def digest_context(
     delivery_id: int | None,
 ) -> dict[str, object]:
     topic_names = list(reader.topics.values())
-    papers = [{**item.card, "reason": item.reason} for item in items]
+    links = feedback_links(subscriber, [item.paper_id for item in items])
+    papers = [
+        {**item.card, "reason": item.reason, "feedback": links.get(item.paper_id)} for item in items
+    ]
     first = papers[0]["title"] if papers else ""
     more = len(papers) - 1
     preheader = f"{first} and {more} more trending papers" if more > 0 else str(first)

@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from digest import throttle
+from digest import profiles, throttle
 from digest.bulk import bulk_insert_rows, bulk_update_rows
 from digest.digests import Item, delivery_period, digest_message, items_from_papers, pool_for
 from digest.models import Delivery, DeliveryPaper
@@ -113,8 +113,8 @@ def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) ->
     """Claim, choose, build and send these deliveries over one provider connection.
 
     About a dozen queries per batch, whatever its size: claims, deliveries with their
-    subscribers, their topics, what they were sent before, the papers (reused across
-    batches), the chosen papers, and the results written in bulk.
+    subscribers, their topics and tastes, what they were sent before, the papers (reused
+    across batches), the chosen papers, and the results written in bulk.
     """
     started = time.monotonic()
     now = now or timezone.now()
@@ -188,6 +188,7 @@ class _Batch:
             max(d.window_end for d in self.deliveries),
         )
         pool = pool_for(span, self.now)
+        tastes = profiles.tastes_for(subscriber_ids)
         ready: list[tuple[Delivery, Reader, list[Item]]] = []
         skipped: list[Delivery] = []
         new_rows: list[DeliveryPaper] = []
@@ -199,8 +200,9 @@ class _Batch:
                 skipped.append(delivery)
                 continue
             reader = pool.reader(
-                topic_ids[subscriber.pk], subscriber.keywords, subscriber.max_papers
-            )
+                topic_ids[subscriber.pk], subscriber.keywords, subscriber.max_papers,
+                tastes.get(subscriber.pk),
+            )  # fmt: skip
             if delivery.pk in chosen_before:
                 # A retry sends the papers its first attempt chose.
                 picks = [

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+
+from digest.features import PaperVectors, Taste
 
 # Recent upvotes count more than old ones: a paper gaining votes today is trending now.
 VELOCITY_WEIGHT = 2.0
@@ -74,6 +76,16 @@ def _baseline(history: Sequence[tuple[datetime, int]], now: datetime, *, default
 #   so a paper's score does not depend on what else is in the window.
 # Trending weighs more: the promise is the trending papers, in your topics. Editor-pinned
 # papers in the subscriber's topics come first whatever their score.
+#
+# A reader who rated papers ("more like this", "less like this") gets one more term:
+#
+#   + TASTE_WEIGHT * n / (n + TASTE_HALF_RATINGS) * clamp(affinity / AFFINITY_FULL, -1, 1)
+#
+# - affinity: the cosine between the paper and the reader's taste (digest/features.py);
+#   at AFFINITY_FULL a paper is as like the liked ones as papers on one subject get.
+# - n: the number of ratings, so one click nudges and twenty steer; with none the term
+#   is absent and the ranking is exactly the one above. Topics still decide which papers
+#   are candidates at all, and trending still counts: ratings reorder, they do not replace.
 
 RELEVANCE_WEIGHT = 0.35
 TRENDING_WEIGHT = 0.65
@@ -81,6 +93,15 @@ TRENDING_HALF = 5.0  # the trending score that counts as half of the most trendi
 KEYWORD_RELEVANCE = 0.6
 KEYWORD_TITLE_RELEVANCE = 0.9
 KEYWORD_GROUP = -1  # diversity group of papers matched by keywords only
+
+TASTE_WEIGHT = 0.25
+TASTE_HALF_RATINGS = 5
+AFFINITY_FULL = 0.3
+# A pick's reason names a liked paper only when the taste moved it this much, and when that
+# paper is this close to it: otherwise "similar to" would be a guess.
+TASTE_REASON_BOOST = 0.04
+TASTE_REASON_COSINE = 0.08
+REASON_TITLE_CHARS = 48
 
 SKIP_NOTHING_FEATURED = "No papers were featured in this period."
 SKIP_NO_MATCH = "No new paper matched your topics or keywords in this period."
@@ -109,6 +130,7 @@ class Reader:
     topics: Mapping[int, str]  # topic id -> name, in the subscriber's order
     keywords: tuple[str, ...] = ()
     max_papers: int = 10
+    taste: Taste | None = None  # learned from their ratings, when they gave any
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,35 @@ class RankingPool:
                 self.by_topic.setdefault(topic_id, []).append((candidate, score))
         self._title_words: dict[str, set[int]] | None = None
         self._words: dict[str, set[int]] | None = None
+        self._vectors: PaperVectors | None = None
+
+    @property
+    def vectors(self) -> PaperVectors:
+        """TF-IDF vectors of the candidates, built the first time a reader has a taste."""
+        if self._vectors is None:
+            self._vectors = PaperVectors(
+                (c.paper_id, c.title, c.abstract) for c in self.by_id.values()
+            )
+        return self._vectors
+
+    def taste_boosts(self, taste: Taste | None, paper_ids: Iterable[int]) -> dict[int, float]:
+        """What the reader's taste adds to each paper's score (nothing without ratings)."""
+        if taste is None or taste.ratings == 0 or not taste.terms:
+            return {}
+        weight = TASTE_WEIGHT * taste.ratings / (taste.ratings + TASTE_HALF_RATINGS)
+        affinities = self.vectors.affinities(taste.terms)
+        row = self.vectors.row
+        return {
+            pid: weight * max(-1.0, min(1.0, float(affinities[row[pid]]) / AFFINITY_FULL))
+            for pid in paper_ids
+        }
+
+    def liked_like(self, taste: Taste, paper_id: int) -> str | None:
+        """The title of the liked paper this one is most like, when it is close enough."""
+        found = self.vectors.closest(paper_id, taste.liked)
+        if found is None or found[1] < TASTE_REASON_COSINE:
+            return None
+        return found[0].title
 
     def _index(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
         if self._words is None or self._title_words is None:
@@ -223,12 +274,14 @@ class RankingPool:
         fresh = [pid for pid in matched if pid not in already_sent]
         if not fresh:
             return Selection((), SKIP_ALL_SENT)
+        boosts = self.taste_boosts(reader.taste, fresh)
         ranked = []
         for pid in fresh:
             topic_score, topic_id = best_topic.get(pid, (0.0, None))
             keyword, keyword_score = keyword_of.get(pid, (None, 0.0))
             relevance = max(topic_score, keyword_score)
             score = RELEVANCE_WEIGHT * relevance + TRENDING_WEIGHT * self.trending[pid]
+            score += boosts.get(pid, 0.0)
             pinned = self.by_id[pid].pinned and topic_id is not None
             group = topic_id if topic_id is not None else KEYWORD_GROUP
             ranked.append((pinned, round(score, 6), -pid, group, topic_id, keyword))
@@ -238,13 +291,25 @@ class RankingPool:
                 Pick(
                     paper_id=-neg_pid,
                     score=score,
-                    reason=_reason(self.by_id[-neg_pid], reader, topic_id, keyword, pinned),
+                    reason=_reason(
+                        self.by_id[-neg_pid],
+                        reader,
+                        topic_id,
+                        keyword,
+                        pinned,
+                        self._liked_reason(reader.taste, -neg_pid, boosts),
+                    ),
                     group=group,
                     pinned=pinned,
                 )
                 for pinned, score, neg_pid, group, topic_id, keyword in chosen
             )
         )
+
+    def _liked_reason(self, taste: Taste | None, pid: int, boosts: Mapping[int, float]) -> str:
+        if taste is None or boosts.get(pid, 0.0) < TASTE_REASON_BOOST:
+            return ""
+        return self.liked_like(taste, pid) or ""
 
 
 def select(
@@ -259,8 +324,9 @@ def select(
 
 
 def _reason(
-    candidate: Candidate, reader: Reader, topic_id: int | None, keyword: str | None, pinned: bool
-) -> str:
+    candidate: Candidate, reader: Reader, topic_id: int | None, keyword: str | None,
+    pinned: bool, liked_title: str = "",
+) -> str:  # fmt: skip
     parts = []
     if pinned:
         parts.append("Editor's pick")
@@ -268,8 +334,18 @@ def _reason(
         parts.append(reader.topics[topic_id])
     if keyword is not None:
         parts.append(f"matches “{keyword}”")
+    if liked_title:
+        parts.append(f"similar to «{shorten(liked_title, REASON_TITLE_CHARS)}» which you liked")
     parts.append(_votes(candidate.upvotes))
     return " · ".join(parts)
+
+
+def shorten(text: str, limit: int) -> str:
+    """About `limit` characters, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.-\u2013\u2014")
+    return f"{cut}…"
 
 
 def _votes(upvotes: int) -> str:

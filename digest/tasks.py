@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from digest import dispatch, topics
+from digest import dispatch, profiles, topics
 from digest.ingestion import service
 from digest.ingestion.records import FeedError
 
@@ -55,6 +55,16 @@ def send_batch(self, delivery_ids: list[int]) -> None:
     raise self.retry(
         args=[outcome.retry], countdown=countdown, **dispatch.task_limits(len(outcome.retry))
     )
+
+
+@shared_task(ignore_result=True)
+def fit_profiles(subscriber_ids: list[int] | None = None) -> None:
+    """Fit again the readers' profiles changed since their last fit: these readers' after
+    a rating, everyone's every 10 minutes (django-celery-beat), which costs nothing when
+    nobody rated anything."""
+    fitted = profiles.fit_profiles(subscriber_ids)
+    if fitted:
+        log.info("fit_profiles fitted=%d", fitted)
 
 
 @shared_task(ignore_result=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from digest import dashboard, feeds, health, views
+from digest import dashboard, feedback, feeds, health, views
 
 # The public pages; URL names carry the app prefix: digest:home, digest:topic, ...
 digest_patterns = [
@@ -12,6 +12,7 @@ digest_patterns = [
     path("topics/<slug:slug>/", views.topic, name="topic"),
     path("topics/<slug:slug>/feed/", feeds.TopicPapersFeed(), name="topic_feed"),
     path("digest/<str:token>/", views.view_digest, name="view"),
+    path("feedback/<str:token>/<str:choice>/", feedback.feedback, name="feedback"),
 ]
 
 urlpatterns = [

@@ -10,6 +10,7 @@ URL-safe and short enough for a plain-text email.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -71,6 +72,32 @@ def read_token(salt: str, token: str) -> TokenSubject:
     if not pk.isdigit() or len(fp) != _FINGERPRINT_CHARS:
         raise TokenInvalid
     return TokenSubject(pk=int(pk), fingerprint=fp)
+
+
+def make_feedback_tokens(pk: int, email: str, paper_ids: Iterable[int]) -> dict[int, str]:
+    """One token per paper of a digest: it names the reader and the paper, and only those.
+
+    The choice ("more" or "less") is in the link's path, outside the signature: one token
+    serves both links, and a reader may change their mind on the page it opens.
+    """
+    signer = signing.Signer(salt=SALT_FEEDBACK)
+    prefix = f"{pk}.{fingerprint(email)}"
+    return {paper_id: signer.sign(f"{prefix}.{paper_id}") for paper_id in paper_ids}
+
+
+def read_feedback_token(token: str) -> tuple[TokenSubject, int]:
+    """Who the feedback token was made for, and for which paper; raises TokenInvalid."""
+    try:
+        value = signing.Signer(salt=SALT_FEEDBACK).unsign(token)
+    except signing.BadSignature:
+        raise TokenInvalid from None
+    parts = value.split(".")
+    if len(parts) != 3:
+        raise TokenInvalid
+    pk, fp, paper_id = parts
+    if not pk.isdigit() or not paper_id.isdigit() or len(fp) != _FINGERPRINT_CHARS:
+        raise TokenInvalid
+    return TokenSubject(pk=int(pk), fingerprint=fp), int(paper_id)
 
 
 def make_email_change_token(pk: int, old_email: str, new_email: str) -> str:

@@ -43,7 +43,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _bad_link(request: HttpRequest, *, expired: bool = False) -> HttpResponse:
+def bad_link(request: HttpRequest, *, expired: bool = False) -> HttpResponse:
     context = {"expired": expired, "form": EmailForm()}
     return render(
         request, "subscriptions/link_invalid.html", context, status=410 if expired else 400
@@ -67,11 +67,11 @@ def with_subscriber(salt: str) -> Callable[[SubscriberView], SubscriberView]:
             try:
                 subscriber = services.subscriber_for(salt, token)
             except tokens.TokenExpired:
-                return _bad_link(request, expired=True)
+                return bad_link(request, expired=True)
             except tokens.TokenInvalid:
                 subscriber = None
             if subscriber is None:
-                return _bad_link(request)
+                return bad_link(request)
             return view(request, subscriber, **kwargs)
 
         return wrapped
@@ -104,7 +104,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if subscriber.status not in (Subscriber.Status.PENDING, Subscriber.Status.ACTIVE):
         # Unsubscribed (or bounced) since the email was sent: consent must be given anew.
-        return _bad_link(request)
+        return bad_link(request)
     subscriber.confirm(ip=ratelimit.client_ip(request))
     context = {"subscriber": subscriber, "preferences_page": subscriber.preferences_path()}
     return render(request, "subscriptions/confirmed.html", context)
@@ -231,9 +231,9 @@ def change_email(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = services.apply_email_change(token)
     except tokens.TokenExpired:
-        return _bad_link(request, expired=True)
+        return bad_link(request, expired=True)
     except tokens.TokenInvalid:
-        return _bad_link(request)
+        return bad_link(request)
     if subscriber is None:
         return render(request, "subscriptions/email_not_changed.html", status=409)
     context = {"subscriber": subscriber, "preferences_page": subscriber.preferences_path()}
@@ -247,7 +247,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = services.subscriber_for(tokens.SALT_UNSUBSCRIBE, token)
     except (tokens.TokenInvalid, tokens.TokenExpired):
-        return _bad_link(request)
+        return bad_link(request)
     if request.method == "POST":
         if subscriber is not None:
             one_click = request.POST.get("List-Unsubscribe") == "One-Click"
