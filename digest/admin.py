@@ -14,7 +14,15 @@ from django.utils.text import Truncator
 
 from digest import previews, tasks
 from digest.ingestion.records import FORMATS
-from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic, Topic
+from digest.models import (
+    Delivery,
+    DeliveryPaper,
+    Feedback,
+    Paper,
+    PaperSnapshot,
+    PaperTopic,
+    Topic,
+)
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -241,6 +249,27 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="error or reason")
     def short_error(self, delivery: Delivery) -> str:
         return Truncator(delivery.last_error or delivery.skipped_reason).chars(80)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Readers' ratings, read-only: they belong to the readers (who remove them on their
+    preferences page); editors see which papers people want more or less of."""
+
+    list_display = ("paper", "value", "subscriber", "created_at")
+    list_filter = ("value", "created_at")
+    search_fields = ("paper__title", "subscriber__email")
+    date_hierarchy = "created_at"
+    list_select_related = ("paper", "subscriber")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

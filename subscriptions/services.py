@@ -209,6 +209,13 @@ def recent_deliveries(subscriber: Subscriber, limit: int = 10) -> list[Model]:
     )
 
 
+def ratings(subscriber: Subscriber, limit: int | None = None) -> list[Model]:
+    """This person's "more/less like this" ratings, newest first, with their papers."""
+    feedback = apps.get_model("digest", "Feedback")
+    rows = feedback.objects.filter(subscriber=subscriber).select_related("paper")
+    return list(rows.order_by("-created_at", "-pk")[:limit])
+
+
 def _row(instance: Model) -> dict[str, object]:
     """Every stored column of a row, by field name (foreign keys as ids)."""
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
@@ -235,6 +242,14 @@ def export_data(subscriber: Subscriber) -> dict[str, object]:
             ]
         }
         for d in recent_deliveries(subscriber, limit=10_000)
+    ]
+    data["ratings"] = [
+        {
+            "paper": {"title": r.paper.title, "url": r.paper.url},  # type: ignore[attr-defined]
+            "value": r.get_value_display(),  # type: ignore[attr-defined]
+            "rated_at": r.created_at,  # type: ignore[attr-defined]
+        }
+        for r in ratings(subscriber)
     ]
     data["exported_at"] = timezone.now()
     return data

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from digest import profiles
 from subscriptions import ratelimit, services, tokens
 from subscriptions.forms import (
     FORM_VERSION,
@@ -30,6 +31,7 @@ from subscriptions.forms import (
 from subscriptions.models import PAUSE_WEEKS, Subscriber
 
 SubscriberView = Callable[..., HttpResponse]
+RATINGS_SHOWN = 200
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -161,6 +163,8 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         "token": subscriber.token(tokens.SALT_PREFERENCES),
         "pause_weeks": PAUSE_WEEKS,
         "deliveries": services.recent_deliveries(subscriber),
+        "ratings": services.ratings(subscriber, limit=RATINGS_SHOWN),
+        "ratings_count": subscriber.feedback.count(),
         "delete_form": DeleteForm(),
     }
     status = 400 if form.is_bound else 200
@@ -204,6 +208,25 @@ def drop_topic(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     else:
         messages.error(request, "That topic could not be dropped: you need at least one.")
     return redirect(subscriber.preferences_path())
+
+
+@require_POST
+@with_subscriber(tokens.SALT_PREFERENCES)
+def remove_rating(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    paper = request.POST.get("paper", "")
+    if paper.isdigit() and profiles.unrate(subscriber.pk, [int(paper)]):
+        profiles.queue_fit(subscriber.pk)
+        messages.success(request, "That rating is removed.")
+    return redirect(subscriber.preferences_path() + "#ratings")
+
+
+@require_POST
+@with_subscriber(tokens.SALT_PREFERENCES)
+def clear_ratings(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    if profiles.unrate(subscriber.pk):
+        profiles.queue_fit(subscriber.pk)
+        messages.success(request, "All your ratings are removed: your digest ranks as before.")
+    return redirect(subscriber.preferences_path() + "#ratings")
 
 
 @require_GET

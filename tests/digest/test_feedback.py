@@ -342,3 +342,16 @@ def test_the_page_still_answers_when_the_broker_is_down(
     assert answer.status_code == 302
     assert Feedback.objects.filter(subscriber=reader).count() == 1
     assert ReaderProfile.objects.get(subscriber=reader).stale
+
+
+def test_editors_see_the_ratings_in_admin_but_cannot_change_them(admin_client):
+    liked, _ = rated_day()
+    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    profiles.rate(reader.pk, liked[0].pk, 1)
+
+    page = admin_client.get("/admin/digest/feedback/")
+
+    assert page.status_code == 200
+    assert liked[0].title in page.content.decode()
+    assert "More like this" in page.content.decode()
+    assert admin_client.get("/admin/digest/feedback/add/").status_code == 403
