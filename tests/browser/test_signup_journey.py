@@ -1,5 +1,6 @@
-"""A person subscribes, confirms from the email, changes preferences and leaves, in a real
-browser: Debian's Chromium driven by Playwright against a live server.
+"""A person subscribes, confirms from the email, changes preferences, rates papers from a
+digest and leaves, in a real browser: Debian's Chromium driven by Playwright against a
+live server.
 
 Screenshots of / at 1280 and 375 px go to test-artifacts/ (ignored by git).
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from digest.models import Paper, PaperSnapshot, Topic
+from digest import digests, dispatch
+from digest.models import Feedback, Paper, PaperSnapshot, Topic
 from subscriptions.models import Subscriber
 from tests.browser.chromium import ARTIFACTS, chromium
 
@@ -178,3 +180,42 @@ def test_signing_up_works_without_javascript(browser, site, papers):
     # Without JavaScript the time zone stays at its default.
     assert Subscriber.objects.get(email="noscript@example.com").timezone == "UTC"
     context.close()
+
+
+def test_rating_a_paper_from_the_digest_takes_one_click_and_one_button(
+    browser, site, papers, settings
+):
+    ria = Subscriber.objects.create(
+        email="ria@example.com", status="active", confirmed_at=timezone.now(), send_hour=0
+    )
+    ria.topics.set(Topic.objects.filter(slug__in=["agents", "retrieval-search"]))
+    now = timezone.now()
+    dispatch.send_deliveries(digests.plan(now).created, now)
+    [message] = outbox_messages(Path(settings.OUTBOX_DIR))
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    page = browser.new_page()
+    page.set_content(html)
+
+    # One click in the email opens the page; it records nothing by itself.
+    page.get_by_role("link", name="More like this").first.click()
+    assert page.get_by_role("heading", name="More like this").is_visible()
+    assert page.get_by_text("Reasoning Agents That Search Before They Answer").is_visible()
+    assert not Feedback.objects.exists()
+
+    # One button records it, and can be undone.
+    page.get_by_role("button", name="Yes, more like this").click()
+    assert page.get_by_text("Saved: more like this.").is_visible()
+    assert Feedback.objects.get().value == 1
+    page.get_by_role("button", name="Undo").click()
+    assert page.get_by_text("Undone: your rating of this paper is removed.").is_visible()
+    assert not Feedback.objects.exists()
+
+    # Rated again, it shows on the preferences page, where it can be removed.
+    page.get_by_role("button", name="Yes, more like this").click()
+    page.get_by_role("link", name="See all your ratings").click()
+    ratings = page.locator("#ratings")
+    assert ratings.get_by_text("Reasoning Agents That Search Before They Answer").is_visible()
+    ratings.get_by_role("button", name="Remove the rating of Reasoning Agents").click()
+    assert page.get_by_text("That rating is removed.").is_visible()
+    assert not Feedback.objects.exists()
+    page.close()
