@@ -1,10 +1,12 @@
 """100,000 personal digests against the cost of rendering alone.
 
     .venv/bin/python bench/digest_bench.py [--subscribers 100000] [--workers 1]
+                                           [--rated 0.1] [--ratings 20]
 
 On a throwaway database (SQLite, or PostgreSQL when DATABASE_URL says so) it creates the
-subscribers (topic subsets, keywords for a fifth, daily and weekly, many time zones) and
-2,000 papers over 7 days, then runs the production path in this process: plan, then
+subscribers (topic subsets, keywords for a fifth, daily and weekly, many time zones; a
+tenth with 20 "more/less like this" ratings, their profiles fitted) and 2,000 papers over
+7 days, then runs the production path in this process: plan, then
 dispatch.send_deliveries on batches of SEND_BATCH_SIZE, into a backend that builds every
 message's bytes and discards them. In the same run it measures
 - the floor: rendering the pre-inlined template from prepared contexts and building the
@@ -115,6 +117,34 @@ def populate(subscribers: int, rng: random.Random) -> None:
                 for t in rng.sample(topics, rng.choice([1, 1, 2, 2, 2, 3]))
             ]
         )
+
+
+def rate(share: float, count: int, rng: random.Random) -> int:
+    """`share` of the subscribers rate `count` papers each, seven likes in ten; returns
+    how many readers rated."""
+    from digest.bulk import bulk_insert_rows
+    from digest.models import Feedback, Paper, ReaderProfile
+    from subscriptions.models import Subscriber
+
+    papers = list(Paper.objects.values_list("pk", flat=True))
+    readers = [pk for pk in Subscriber.objects.values_list("pk", flat=True) if rng.random() < share]
+    for start in range(0, len(readers), 5_000):
+        chunk = readers[start : start + 5_000]
+        bulk_insert_rows(
+            [
+                Feedback(subscriber_id=reader, paper_id=paper, created_at=NOW - timedelta(days=1),
+                         value=1 if rng.random() < 0.7 else -1)
+                for reader in chunk
+                for paper in rng.sample(papers, count)
+            ]
+        )  # fmt: skip
+        ReaderProfile.objects.bulk_create(
+            [
+                ReaderProfile(subscriber_id=reader, changed_at=NOW - timedelta(days=1))
+                for reader in chunk
+            ]
+        )
+    return len(readers)
 
 
 def send_all(ids: list[int], batch_size: int) -> None:
@@ -273,6 +303,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rated", type=float, default=0.1, help="share of readers with ratings")
+    parser.add_argument("--ratings", type=int, default=20, help="ratings per such reader")
     args = parser.parse_args()
 
     with throwaway_database() as database:
@@ -284,9 +316,20 @@ def main() -> None:
         rng = random.Random(42)
         began = time.perf_counter()
         populate(args.subscribers, rng)
+        raters = rate(args.rated, args.ratings, rng) if args.ratings else 0
         setup = time.perf_counter() - began
+        began = time.perf_counter()
+        from digest import profiles
+
+        fitted = profiles.fit_profiles()
+        fitting = time.perf_counter() - began
+        assert fitted == raters, (fitted, raters)
         sent, seconds, queries = end_to_end(args.workers, settings.SEND_BATCH_SIZE)
         rss_sending = rss_mb()
+        from digest.models import DeliveryPaper
+
+        # The ratings at work: picks whose reason names a paper the reader liked.
+        liked_reasons = DeliveryPaper.objects.filter(reason__contains="which you liked").count()
         floor, naive = floor_and_naive()
         ingest = ingest_10k()
 
@@ -294,11 +337,15 @@ def main() -> None:
     floor_per_s = 1 / floor
     naive_per_s = 1 / naive
     per_1000 = queries / max(1, sent) * 1000
-    print(f"{args.subscribers:,} subscribers, {PAPERS:,} papers, {args.workers} worker(s)")
+    print(
+        f"{args.subscribers:,} subscribers ({raters:,} with {args.ratings} ratings each), "
+        f"{PAPERS:,} papers, {args.workers} worker(s)"
+    )
     print(f"database: {database}")
     print(f"{'':<44}{'value':>12}")
     rows = [
         ("setup (not measured), s", setup),
+        (f"fit {fitted:,} readers' profiles, s", fitting),
         ("digests sent", sent),
         ("end to end: plan + choose + render + send, s", seconds),
         ("digests per second, end to end", digests_per_s),
@@ -306,6 +353,7 @@ def main() -> None:
         ("ratio end to end / floor", digests_per_s / floor_per_s),
         ("naive: premailer per message, per second", naive_per_s),
         ("queries per 1,000 digests", per_1000),
+        ("picks said to be like a liked paper", liked_reasons),
         ("peak RSS after sending, MB", rss_sending),
         ("peak RSS, whole run, MB", rss_mb()),
         ("ingest 10,000 hf-json items, s", ingest),
