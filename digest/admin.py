@@ -228,8 +228,21 @@ class DeliveryPaperInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that code or readers own: editors look, nobody edits them here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     """What went out, to whom, and why not: read-only, the senders own these rows."""
 
     list_display = ("period", "subscriber", "status", "sent_at", "paper_count", "short_error")
@@ -250,18 +263,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     def short_error(self, delivery: Delivery) -> str:
         return Truncator(delivery.last_error or delivery.skipped_reason).chars(80)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(ReadOnlyAdmin):
     """Readers' ratings, read-only: they belong to the readers (who remove them on their
     preferences page); editors see which papers people want more or less of."""
 
@@ -270,12 +274,3 @@ class FeedbackAdmin(admin.ModelAdmin):
     search_fields = ("paper__title", "subscriber__email")
     date_hierarchy = "created_at"
     list_select_related = ("paper", "subscriber")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -214,18 +214,23 @@ def drop_topic(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
 @with_subscriber(tokens.SALT_PREFERENCES)
 def remove_rating(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     paper = request.POST.get("paper", "")
-    if paper.isdigit() and profiles.unrate(subscriber.pk, [int(paper)]):
-        profiles.queue_fit(subscriber.pk)
-        messages.success(request, "That rating is removed.")
-    return redirect(subscriber.preferences_path() + "#ratings")
+    papers = [int(paper)] if paper.isdigit() else []
+    return _unrate(request, subscriber, papers, "That rating is removed.")
 
 
 @require_POST
 @with_subscriber(tokens.SALT_PREFERENCES)
 def clear_ratings(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
-    if profiles.unrate(subscriber.pk):
+    done = "All your ratings are removed: your digest ranks as before."
+    return _unrate(request, subscriber, None, done)
+
+
+def _unrate(
+    request: HttpRequest, subscriber: Subscriber, papers: list[int] | None, done: str
+) -> HttpResponse:
+    if profiles.unrate(subscriber.pk, papers):
         profiles.queue_fit(subscriber.pk)
-        messages.success(request, "All your ratings are removed: your digest ranks as before.")
+        messages.success(request, done)
     return redirect(subscriber.preferences_path() + "#ratings")
 
 
