@@ -152,7 +152,7 @@ class _Batch:
         except Exception as exc:
             # The provider cannot be reached at all: every claim goes back with a backoff.
             for delivery, _, _ in ready:
-                _failed(delivery, exc, self.outcome)
+                _failed(delivery, exc, self.outcome, self.now)
             return
         try:
             for delivery, reader, items in ready:
@@ -241,7 +241,9 @@ class _Batch:
             # Another digest of one of these people took a paper meanwhile (two periods
             # racing): choose again for all of them on the next attempt.
             for delivery, _, _ in ready:
-                _failed(delivery, IntegrityError("paper already sent meanwhile"), self.outcome)
+                _failed(
+                    delivery, IntegrityError("paper already sent meanwhile"), self.outcome, self.now
+                )
             return []
         return ready
 
@@ -268,7 +270,7 @@ class _Batch:
         try:
             message.send()
         except Exception as exc:  # recorded on the row and retried or failed, never swallowed
-            _failed(delivery, exc, self.outcome)
+            _failed(delivery, exc, self.outcome, self.now)
             return
         delivery.status = Delivery.Status.SENT
         delivery.subject = message.subject[:255]
@@ -302,12 +304,13 @@ def sent_message_id(message: object) -> str:
     return message.extra_headers["Message-ID"]  # type: ignore[attr-defined]
 
 
-def _failed(delivery: Delivery, exc: BaseException, outcome: Outcome) -> None:
+def _failed(delivery: Delivery, exc: BaseException, outcome: Outcome, now: datetime) -> None:
     kind = classify(exc)
     attempts = delivery.attempts + 1
     error = f"{kind}: {type(exc).__name__}: {exc}"[:2000]
     if kind == TRANSIENT and attempts < settings.SEND_MAX_ATTEMPTS:
-        retry_at = timezone.now() + backoff(attempts)
+        # On the batch's clock, the one its claims compare next_attempt_at with.
+        retry_at = now + backoff(attempts)
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
             status=Delivery.Status.QUEUED, attempts=attempts, last_error=error,
             next_attempt_at=retry_at, lease_until=None, updated_at=timezone.now(),
