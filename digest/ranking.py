@@ -102,6 +102,7 @@ AFFINITY_FULL = 0.3
 TASTE_REASON_BOOST = 0.04
 TASTE_REASON_COSINE = 0.08
 REASON_TITLE_CHARS = 48
+REASON_CHARS = 255  # DeliveryPaper.reason
 
 SKIP_NOTHING_FEATURED = "No papers were featured in this period."
 SKIP_NO_MATCH = "No new paper matched your topics or keywords in this period."
@@ -337,7 +338,8 @@ def _reason(
     if liked_title:
         parts.append(f"similar to «{shorten(liked_title, REASON_TITLE_CHARS)}» which you liked")
     parts.append(_votes(candidate.upvotes))
-    return " · ".join(parts)
+    # A long topic name, keyword and liked title together could pass what the row holds.
+    return shorten(" · ".join(parts), REASON_CHARS)
 
 
 def shorten(text: str, limit: int) -> str:

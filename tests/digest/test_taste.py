@@ -140,3 +140,17 @@ def test_one_rating_nudges_less_than_twenty():
     pool = RankingPool(unseen())
 
     assert pool.taste_boosts(one.taste, [1])[1] < pool.taste_boosts(many.taste, [1])[1]
+
+
+def test_a_reason_never_outgrows_its_column_whatever_the_names():
+    reader, _ = rated_reader(REASONING, VISION)
+    topic = "A topic name as long as an editor may make it " * 2
+    keyword = "verifiable rewards for reasoning models " * 2
+    long_names = Reader({AI: topic.strip()}, (keyword.strip(),), 10, reader.taste)
+    title, abstract = UNSEEN_REASONING[0]
+    papers = [candidate(1, f"{title} {keyword}", abstract, upvotes=12345)]
+
+    [pick] = select(papers, long_names, window=WINDOW).picks
+
+    assert len(pick.reason) <= 255
+    assert pick.reason.startswith("A topic name as long")
