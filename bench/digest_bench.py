@@ -126,11 +126,22 @@ def send_all(ids: list[int], batch_size: int) -> None:
         dispatch.send_deliveries(ids[start : start + batch_size], NOW)
 
 
-def _worker(ids: list[int], batch_size: int) -> None:
-    from django.db import connections
+def _worker(ids: list[int], batch_size: int, queries) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection, connections
 
     connections.close_all()
-    send_all(ids, batch_size)
+    counted = 0
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal counted
+        counted += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        send_all(ids, batch_size)
+    # The parent's wrapper does not reach this process: report what it ran.
+    with queries.get_lock():
+        queries.value += counted
 
 
 def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
@@ -157,10 +168,15 @@ def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
         connection.close()
         batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
         context = multiprocessing.get_context("fork")
+        worker_queries = context.Value("q", 0)
         procs = [
             context.Process(
                 target=_worker,
-                args=([i for batch in batches[w::workers] for i in batch], batch_size),
+                args=(
+                    [i for batch in batches[w::workers] for i in batch],
+                    batch_size,
+                    worker_queries,
+                ),
             )
             for w in range(workers)
         ]
@@ -168,6 +184,8 @@ def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
             proc.start()
         for proc in procs:
             proc.join()
+        assert all(proc.exitcode == 0 for proc in procs), [proc.exitcode for proc in procs]
+        queries += worker_queries.value
     seconds = time.perf_counter() - start
     from digest.models import Delivery
 
