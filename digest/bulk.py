@@ -9,11 +9,17 @@ server to run.
 So the values are prepared directly (Field.get_db_prep_save) and sent as:
 - PostgreSQL: one array per column, unnest()ed into rows: a short statement, whatever
   the batch size;
-- SQLite (3.35+ for RETURNING): a VALUES list.
+- SQLite (3.35+ for RETURNING): the rows as one JSON array, read back by json_each(): a
+  short statement too. A VALUES list has a different SQL text for every row count, and
+  Python's sqlite3 keeps each connection's last 128 prepared statements, at about 100
+  bytes per value (2.5 MB for 5,000 rows of five): a long-lived connection piled up
+  one-off statements by the hundred megabytes. Values JSON cannot carry exactly (bytes, a
+  NUL in a string, NaN) still go as a VALUES list.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -108,10 +114,32 @@ def _rows_source(
         arrays = ", ".join(f"CAST(%s AS {field.db_type(connection)}[])" for field in fields)
         columns = [list(column) for column in zip(*rows, strict=True)]
         return f"unnest({arrays}) AS v({', '.join(names)})", columns
+    payload = _json_rows(rows)
+    if payload is not None:
+        selected = ", ".join(f"json_extract(value, '$[{i}]') AS {n}" for i, n in enumerate(names))
+        return f"(SELECT {selected} FROM json_each(%s)) AS v", [payload]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     selected = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
     values = ", ".join([row] * len(rows))
     return f"(SELECT {selected} FROM (VALUES {values}) AS x) AS v", [p for r in rows for p in r]
+
+
+def _json_rows(rows: list[list[object]]) -> str | None:
+    """The rows as JSON when SQLite will read every value back as it was bound, else None.
+
+    json_extract() gives back TEXT, INTEGER (booleans as 0 and 1), REAL and NULL, what
+    sqlite3 binds for str, int, bool, float and None. It would cut a string at a NUL and
+    cannot read NaN or infinity; bytes and other types are not JSON at all.
+    """
+    try:
+        # ensure_ascii=False: a lone surrogate must fail when bound, as in a VALUES list,
+        # not arrive as a replacement character.
+        payload = json.dumps(rows, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    # json.dumps writes NUL as this escape (a false alarm on a literal backslash-u0000
+    # only costs the VALUES list).
+    return None if "\\u0000" in payload else payload
 
 
 def _connection(obj: models.Model) -> BaseDatabaseWrapper:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db import connection
 
 from digest.bulk import bulk_insert_rows, bulk_update_rows
 from digest.models import Paper
@@ -76,3 +77,43 @@ def test_bulk_insert_sets_primary_keys_in_order_and_defaults():
     assert [stored[p.pk] for p in papers] == [p.title for p in papers]
     assert Paper.objects.get(pk=papers[0].pk).authors == ["Author 1"]
     assert Paper.objects.get(pk=papers[-1].pk).updated_at is not None
+
+
+def test_a_batch_is_the_same_statement_whatever_its_number_of_rows_on_sqlite():
+    # A statement per row count would leave one prepared statement per count in each
+    # connection's cache (sqlite3 keeps 128), megabytes each for large batches.
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's unnest() statement is one text by construction")
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    for count in (3, 7):
+        papers = [
+            Paper(title=f"Row {count}.{n}", title_key=f"row {count}.{n}",
+                  featured_on=date(2025, 11, 20))
+            for n in range(count)
+        ]  # fmt: skip
+        with connection.execute_wrapper(record):
+            bulk_insert_rows(papers)
+            for p in papers:
+                p.upvotes = 5
+            bulk_update_rows(papers, ["upvotes"])
+
+    assert len(statements) == 4
+    assert statements[:2] == statements[2:]
+    assert Paper.objects.filter(title__startswith="Row 7.", upvotes=5).count() == 7
+
+
+def test_text_with_a_nul_is_written_exactly_on_sqlite():
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL refuses NUL in text columns")
+    first = Paper(title="A\x00B", title_key="a\x00b", featured_on=date(2025, 11, 20))
+    bulk_insert_rows([first])
+    first.abstract = "before\x00after"
+    bulk_update_rows([first], ["abstract"])
+
+    stored = Paper.objects.get(pk=first.pk)
+    assert (stored.title, stored.abstract) == ("A\x00B", "before\x00after")
