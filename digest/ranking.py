@@ -198,12 +198,13 @@ class RankingPool:
             for pid in paper_ids
         }
 
-    def liked_like(self, taste: Taste, paper_id: int) -> str | None:
-        """The title of the liked paper this one is most like, when it is close enough."""
-        found = self.vectors.closest(paper_id, taste.liked)
-        if found is None or found[1] < TASTE_REASON_COSINE:
-            return None
-        return found[0].title
+    def liked_like(self, taste: Taste, paper_ids: Sequence[int]) -> dict[int, str]:
+        """For each paper close enough to one the reader liked, that liked paper's title."""
+        return {
+            pid: paper.title
+            for pid, (paper, cosine) in self.vectors.closest(paper_ids, taste.liked).items()
+            if cosine >= TASTE_REASON_COSINE
+        }
 
     def _index(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
         if self._words is None or self._title_words is None:
@@ -287,30 +288,24 @@ class RankingPool:
             group = topic_id if topic_id is not None else KEYWORD_GROUP
             ranked.append((pinned, round(score, 6), -pid, group, topic_id, keyword))
         chosen = _diversify(ranked, reader.max_papers)
+        # Only the picks the taste moved say which liked paper they are like.
+        moved = [-item[2] for item in chosen if boosts.get(-item[2], 0.0) >= TASTE_REASON_BOOST]
+        liked = self.liked_like(reader.taste, moved) if reader.taste and moved else {}
         return Selection(
             tuple(
                 Pick(
                     paper_id=-neg_pid,
                     score=score,
                     reason=_reason(
-                        self.by_id[-neg_pid],
-                        reader,
-                        topic_id,
-                        keyword,
-                        pinned,
-                        self._liked_reason(reader.taste, -neg_pid, boosts),
+                        self.by_id[-neg_pid], reader, topic_id, keyword, pinned,
+                        liked.get(-neg_pid, ""),
                     ),
                     group=group,
                     pinned=pinned,
                 )
                 for pinned, score, neg_pid, group, topic_id, keyword in chosen
             )
-        )
-
-    def _liked_reason(self, taste: Taste | None, pid: int, boosts: Mapping[int, float]) -> str:
-        if taste is None or boosts.get(pid, 0.0) < TASTE_REASON_BOOST:
-            return ""
-        return self.liked_like(taste, pid) or ""
+        )  # fmt: skip
 
 
 def select(
