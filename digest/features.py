@@ -26,8 +26,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 DISLIKE_WEIGHT = 0.75
 TASTE_TERMS = 300
-LIKED_TERMS = 40  # per liked paper kept for naming it in a reason
-LIKED_KEPT = 30  # the most recent likes a reason may name
+LIKED_TERMS = 30  # per liked paper kept for naming it in a reason
+LIKED_KEPT = 20  # the most recent likes a reason may name
 
 
 def vectorizer() -> TfidfVectorizer:

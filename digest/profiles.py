@@ -26,7 +26,7 @@ from digest.models import Feedback, Paper, ReaderProfile
 
 log = logging.getLogger(__name__)
 
-FIT_CHUNK = 1_000  # profiles fitted per pass: bounds memory, whatever the backlog
+FIT_CHUNK = 250  # profiles per pass: about 20 KB of JSON each, written in one statement
 BACKGROUND = 2_000  # recent papers the term weights are fitted on, besides the rated ones
 
 

@@ -169,10 +169,13 @@ class RankingPool:
         self.by_id = {c.paper_id: c for c in visible}
         self.dates = frozenset(c.featured_on for c in visible)
         self.trending = {c.paper_id: c.trending / (c.trending + TRENDING_HALF) for c in visible}
-        self.by_topic: dict[int, list[tuple[Candidate, float]]] = {}
+        # By topic, then by featured date: a daily reader's window is one or two of the
+        # pool's seven days, and looking only at those is most of the cost of ranking anew.
+        self.by_topic: dict[int, dict[date, list[tuple[int, float]]]] = {}
         for candidate in visible:
             for topic_id, score in candidate.topics.items():
-                self.by_topic.setdefault(topic_id, []).append((candidate, score))
+                days = self.by_topic.setdefault(topic_id, {})
+                days.setdefault(candidate.featured_on, []).append((candidate.paper_id, score))
         self._title_words: dict[str, set[int]] | None = None
         self._words: dict[str, set[int]] | None = None
         self._vectors: PaperVectors | None = None
@@ -258,10 +261,12 @@ class RankingPool:
 
         best_topic: dict[int, tuple[float, int]] = {}
         for topic_id in reader.topics:
-            for candidate, score in self.by_topic.get(topic_id, ()):
-                pid = candidate.paper_id
-                if in_window(candidate) and score > best_topic.get(pid, (-1.0, 0))[0]:
-                    best_topic[pid] = (score, topic_id)
+            for day, papers in self.by_topic.get(topic_id, {}).items():
+                if not first <= day <= last:
+                    continue
+                for pid, score in papers:
+                    if score > best_topic.get(pid, (-1.0, 0))[0]:
+                        best_topic[pid] = (score, topic_id)
         keyword_of: dict[int, tuple[str, float]] = {}
         for keyword in reader.keywords:
             in_title, anywhere = self.keyword_hits(keyword)
