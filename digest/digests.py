@@ -279,11 +279,12 @@ def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int
     if subscriber.pk is None:
         return {}  # a preview for a topic, with nobody to learn from
     signed = make_feedback_tokens(subscriber.pk, subscriber.email, paper_ids)
-    # One reverse() per message, not two per paper: it costs more than the signing.
+    # One reverse() per message, not two per paper: it costs more than the signing. The
+    # choice goes in first: a signature could contain "CHOICE", but "more" no "TOKEN".
     path = reverse("digest:feedback", args=["TOKEN", "CHOICE"])
     return {
         paper_id: {
-            choice: settings.SITE_URL + path.replace("TOKEN", token).replace("CHOICE", choice)
+            choice: settings.SITE_URL + path.replace("CHOICE", choice).replace("TOKEN", token)
             for choice in ("more", "less")
         }
         for paper_id, token in signed.items()
