@@ -26,7 +26,7 @@ from digest.models import Feedback, Paper, ReaderProfile
 
 log = logging.getLogger(__name__)
 
-FIT_CHUNK = 250  # profiles per pass: about 20 KB of JSON each, written in one statement
+FIT_CHUNK = 250  # profiles written per statement: about 20 KB of JSON each
 BACKGROUND = 2_000  # recent papers the term weights are fitted on, besides the rated ones
 
 
@@ -107,52 +107,61 @@ def fit_profiles(subscriber_ids: Sequence[int] | None = None) -> int:
     pending = ReaderProfile.objects.filter(stale_profiles())
     if subscriber_ids is not None:
         pending = pending.filter(subscriber_id__in=list(subscriber_ids))
-    fitted = 0
     ids = list(pending.order_by("subscriber_id").values_list("subscriber_id", flat=True))
+    if not ids:
+        return 0
+    # One vocabulary and one set of term weights for the whole backlog, fitted once: the
+    # papers any of these readers rated, and recent papers as background.
+    rated = Feedback.objects.filter(subscriber_id__in=ids).values("paper_id")
+    corpus = _Corpus(
+        Paper.objects.filter(pk__in=rated).values_list("pk", "title", "abstract"),
+        Paper.objects.exclude(pk__in=rated)
+        .order_by("-featured_on", "-pk")
+        .values_list("title", "abstract")[:BACKGROUND],
+    )
     for start in range(0, len(ids), FIT_CHUNK):
-        fitted += _fit_chunk(ids[start : start + FIT_CHUNK])
-    return fitted
+        _fit_chunk(ids[start : start + FIT_CHUNK], corpus)
+    return len(ids)
 
 
-def _fit_chunk(subscriber_ids: list[int]) -> int:
+class _Corpus:
+    """TF-IDF rows of the rated papers, fitted together with a background of others."""
+
+    def __init__(
+        self, rated: Iterable[tuple[int, str, str]], background: Iterable[tuple[str, str]]
+    ):
+        texts = {pk: document(title, abstract) for pk, title, abstract in rated}
+        self.rows = {pk: n for n, pk in enumerate(texts)}
+        fitted = vectorizer()
+        docs = [*texts.values(), *(document(t, a) for t, a in background)]
+        self.matrix = fitted.fit_transform(docs).tocsr() if texts else None
+        self.terms = list(fitted.get_feature_names_out()) if texts else []
+
+
+def _fit_chunk(subscriber_ids: list[int], corpus: _Corpus) -> None:
     profiles = list(ReaderProfile.objects.filter(subscriber_id__in=subscriber_ids))
     # What each fit saw: a rating given while fitting moves changed_at past it, so the
     # profile stays stale and the next fit takes the new rating in.
     seen = {p.subscriber_id: p.changed_at for p in profiles}
     ratings: dict[int, list[Rating]] = defaultdict(list)
-    rated: set[int] = set()
     for subscriber_id, paper_id, title, value in (
         Feedback.objects.filter(subscriber_id__in=subscriber_ids)
         .order_by("subscriber_id", "-created_at", "-pk")
         .values_list("subscriber_id", "paper_id", "paper__title", "value")
     ):
         ratings[subscriber_id].append(Rating(paper_id, title, value))
-        rated.add(paper_id)
-    texts = dict(
-        (pk, document(title, abstract))
-        for pk, title, abstract in Paper.objects.filter(pk__in=rated).values_list(
-            "pk", "title", "abstract"
-        )
-    )
-    background = [
-        document(title, abstract)
-        for title, abstract in Paper.objects.exclude(pk__in=rated)
-        .order_by("-featured_on", "-pk")
-        .values_list("title", "abstract")[:BACKGROUND]
-    ]
-    rows = {pk: n for n, pk in enumerate(texts)}
-    fitted = vectorizer()
-    matrix = fitted.fit_transform([*texts.values(), *background]).tocsr() if texts else None
-    terms = list(fitted.get_feature_names_out()) if texts else []
     for profile in profiles:
         own = ratings.get(profile.subscriber_id, [])
-        taste = learn(own, rows, matrix, terms) if own and matrix is not None else Taste({}, 0)
+        taste = (
+            learn(own, corpus.rows, corpus.matrix, corpus.terms)
+            if own and corpus.matrix is not None
+            else Taste({}, 0)
+        )
         profile.terms = dict(taste.terms)
         profile.liked = [[p.paper_id, p.title, dict(p.terms)] for p in taste.liked]
         profile.ratings = taste.ratings
         profile.fitted_at = seen[profile.subscriber_id]
     bulk_update_rows(profiles, ["terms", "liked", "ratings", "fitted_at"])
-    return len(profiles)
 
 
 # --- sending --------------------------------------------------------------------------------
