@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from digest import profiles
 from digest.models import Feedback, Paper
-from subscriptions import tokens
+from subscriptions import services, tokens
 from subscriptions.models import Subscriber
 from subscriptions.views import bad_link
 
@@ -33,11 +33,10 @@ def _reader_and_paper(token: str) -> tuple[Subscriber, Paper] | None:
         subject, paper_id = tokens.read_feedback_token(token)
     except tokens.TokenInvalid:
         return None
-    subscriber = Subscriber.objects.filter(pk=subject.pk).first()
-    if subscriber is None or tokens.fingerprint(subscriber.email) != subject.fingerprint:
-        return None  # deleted, or the address changed since the digest was sent
-    paper = Paper.objects.filter(pk=paper_id).first()
-    return (subscriber, paper) if paper is not None else None
+    # None when deleted, or when the address changed since the digest was sent.
+    subscriber = services.subscriber_named(subject)
+    paper = Paper.objects.filter(pk=paper_id).first() if subscriber else None
+    return (subscriber, paper) if subscriber and paper else None
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

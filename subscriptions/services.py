@@ -181,7 +181,11 @@ def subscriber_for(salt: str, token: str) -> Subscriber | None:
 
     Raises tokens.TokenInvalid / TokenExpired for a bad token.
     """
-    subject = tokens.read_token(salt, token)
+    return subscriber_named(tokens.read_token(salt, token))
+
+
+def subscriber_named(subject: tokens.TokenSubject) -> Subscriber | None:
+    """The subscriber a verified token names, unless they or their address are gone."""
     subscriber = Subscriber.objects.filter(pk=subject.pk).first()
     if subscriber is None or tokens.fingerprint(subscriber.email) != subject.fingerprint:
         return None
