@@ -157,14 +157,18 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
                 f"We sent a link to {new_email}: your address changes when you open it.",
             )
         return redirect(subscriber.preferences_path())
+    ratings = services.ratings(subscriber, limit=RATINGS_SHOWN)
     context = {
         "subscriber": subscriber,
         "form": form,
         "token": subscriber.token(tokens.SALT_PREFERENCES),
         "pause_weeks": PAUSE_WEEKS,
         "deliveries": services.recent_deliveries(subscriber),
-        "ratings": services.ratings(subscriber, limit=RATINGS_SHOWN),
-        "ratings_count": subscriber.feedback.count(),
+        "ratings": ratings,
+        # Counted only when the list is cut: otherwise the list is all of them.
+        "ratings_count": len(ratings)
+        if len(ratings) < RATINGS_SHOWN
+        else subscriber.feedback.count(),
         "delete_form": DeleteForm(),
     }
     status = 400 if form.is_bound else 200

@@ -96,3 +96,17 @@ def test_the_data_download_includes_the_ratings(client, alice, rated):
         ("A vision paper", "Less like this"),
         ("Dense retrieval", "More like this"),
     }
+
+
+def test_a_long_list_shows_the_newest_and_says_how_many_there_are(
+    client, alice, rated, monkeypatch
+):
+    from subscriptions import views
+
+    monkeypatch.setattr(views, "RATINGS_SHOWN", 2)
+
+    body = client.get(alice.preferences_path()).content.decode()
+
+    assert "The 2 newest of 3 are shown." in body
+    assert "Remove all 3 ratings</button>" in body
+    assert "Dense retrieval" in body and "ZeroSearch" not in body
