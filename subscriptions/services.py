@@ -96,6 +96,9 @@ def _send(message: EmailMessage) -> None:
 
 def send_confirmation(subscriber: Subscriber) -> None:
     topics = [t.name for t in subscriber.topics.all()]
+    # Someone may follow a few names and pick no topic: the email says what they asked for.
+    follows = [*subscriber.followed_authors, *subscriber.followed_organizations]
+    topics += [f"papers by {name}" for name in follows]
     _send(
         build_message(
             "confirm",

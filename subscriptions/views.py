@@ -133,6 +133,8 @@ def _initial(subscriber: Subscriber) -> dict[str, object]:
         "email": subscriber.email,
         "topics": [t.slug for t in subscriber.topics.all()],
         "keywords": subscriber.keywords,
+        "authors": subscriber.authors,
+        "organizations": subscriber.organizations,
         "frequency": subscriber.frequency,
         "weekday": subscriber.weekday,
         "send_hour": subscriber.send_hour,
