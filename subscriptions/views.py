@@ -166,6 +166,8 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         "token": subscriber.token(tokens.SALT_PREFERENCES),
         "pause_weeks": PAUSE_WEEKS,
         "deliveries": services.recent_deliveries(subscriber),
+        "follow_counts": services.follow_counts(subscriber),
+        "follow_count_days": services.FOLLOW_COUNT_DAYS,
         "ratings": ratings,
         # Counted only when the list is cut: otherwise the list is all of them.
         "ratings_count": len(ratings)
