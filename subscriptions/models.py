@@ -150,6 +150,11 @@ class Subscriber(models.Model):
     def unsubscribe_url(self) -> str:
         return site_url(self.unsubscribe_path())
 
+    def personal_feed_url(self) -> str:
+        """This reader's digests as an Atom feed: as private as the digests themselves."""
+        token = self.token(tokens.SALT_PERSONAL_FEED)
+        return site_url(reverse("digest:personal_feed", args=[token]))
+
     # Pages link with paths, emails with absolute URLs (SITE_URL).
     def preferences_path(self) -> str:
         return reverse("subscriptions:preferences", args=[self.token(tokens.SALT_PREFERENCES)])
