@@ -79,7 +79,8 @@ def feed_rows(papers: QuerySet[Paper]) -> list[PaperRow]:
 
 
 class LatestPapersFeed(Feed):
-    feed_type = Atom1Feed
+    # Abstracts are stored as plain text: declared as HTML, a stray "<" would be parsed.
+    feed_type = PlainTextAtom1Feed
     title = "Daily Papers: trending research papers"
     subtitle = "The papers trending on the latest featured days, most upvoted momentum first."
 
