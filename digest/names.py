@@ -17,9 +17,10 @@ _LOOKALIKES = str.maketrans(
 )
 # Between the parts of a name, hyphens and dots are spacing: "J.-P. Lévy" is "j p levy".
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.\u00b7_]+")
-# Joins the names of one paper so they are normalised in one call, not one call each; a
-# private-use character survives NFKD, casefold and the separators untouched.
-_JOIN = "\ue000"
+# Joins the names of one paper so they are normalised in one call, not one call each. NUL
+# survives NFKD, casefold and the separators untouched, keeps ASCII text ASCII, and no name
+# holds one (PostgreSQL refuses it in text).
+_JOIN = "\x00"
 
 
 def normalize_name(name: str) -> str:

@@ -73,3 +73,18 @@ def test_the_matcher_needs_the_whole_name_not_one_word_of_it():
 
 def test_a_matcher_following_nobody_finds_nothing():
     assert NameMatcher([])(["Yann LeCun"]) == set()
+
+
+def test_an_ascii_paper_with_no_word_of_a_followed_name_is_ruled_out_before_normalising(
+    monkeypatch,
+):
+    from digest import names
+
+    followed = NameMatcher([normalize_name("Yann LeCun")])
+    calls = []
+    monkeypatch.setattr(names, "normalize_name", lambda name: calls.append(name) or name)
+
+    assert followed(["Ana Silva", "Tom Becker"]) == set()
+    assert calls == []
+    followed(["Ana Silva", "José García"])  # not ASCII: normalised to be sure
+    assert len(calls) == 1
