@@ -25,6 +25,7 @@ from django.urls import reverse
 from digest.bulk import bulk_insert_rows
 from digest.features import Taste
 from digest.models import Delivery, DeliveryPaper, Paper, PaperSnapshot, PaperTopic, Topic
+from digest.names import normalize_name
 from digest.periods import Period, due_period, period_at
 from digest.profiles import tastes_for
 from digest.ranking import Candidate, RankingPool, Reader, Selection, shorten, trending_score
@@ -124,22 +125,37 @@ class PaperPool:
     selections: dict[tuple, Selection] = field(default_factory=dict)
 
     def reader(
-        self, topic_ids: Iterable[int], keywords: str, max_papers: int, taste: Taste | None = None
+        self,
+        topic_ids: Iterable[int],
+        keywords: str,
+        max_papers: int,
+        taste: Taste | None = None,
+        *,
+        authors: Sequence[str] = (),
+        organizations: Sequence[str] = (),
     ) -> Reader:
         named = sorted(
             (self.topics[t][0], t) for t in topic_ids if t in self.topics and self.topics[t][1]
         )
         words = tuple(k.strip() for k in keywords.split(",") if k.strip())
-        return Reader({t: name for name, t in named}, words, max_papers, taste)
+        return Reader(
+            {t: name for name, t in named}, words, max_papers, taste,
+            authors=tuple(authors), organizations=tuple(organizations),
+        )  # fmt: skip
 
     def select(
         self, reader: Reader, window: tuple[date, date], already_sent: AbstractSet[int]
     ) -> Selection:
         """Rank once per group of readers with identical inputs: same topics, keywords,
-        cap and window, no ratings, and nothing of this window sent to them before."""
+        follows, cap and window, no ratings, and nothing of this window sent to them before.
+
+        Follows are in the key as typed, not normalised: the reasons quote them."""
         if reader.taste is not None or already_sent & self.ranking.by_id.keys():
             return self.ranking.select(reader, window=window, already_sent=already_sent)
-        key = (tuple(reader.topics), reader.keywords, reader.max_papers, window)
+        key = (
+            tuple(reader.topics), reader.keywords, reader.authors, reader.organizations,
+            reader.max_papers, window,
+        )  # fmt: skip
         selection = self.selections.get(key)
         if selection is None:
             selection = self.ranking.select(reader, window=window)
@@ -195,6 +211,8 @@ def load_pool(span: tuple[date, date], now: datetime) -> PaperPool:
             ),
             topics=tags[p.pk],
             pinned=p.pinned,
+            authors=tuple(normalize_name(a) for a in p.authors if isinstance(a, str)),
+            organization=normalize_name(p.organization),
         )
         for p in papers
     ]
@@ -207,8 +225,9 @@ def reader_for(subscriber: Subscriber) -> Reader:
     keywords = tuple(k.strip() for k in subscriber.keywords.split(",") if k.strip())
     taste = tastes_for([subscriber.pk]).get(subscriber.pk) if subscriber.pk else None
     return Reader(
-        {t.pk: t.name for t in topics if t.active}, keywords, subscriber.max_papers, taste
-    )
+        {t.pk: t.name for t in topics if t.active}, keywords, subscriber.max_papers, taste,
+        authors=subscriber.followed_authors, organizations=subscriber.followed_organizations,
+    )  # fmt: skip
 
 
 def sent_papers(subscriber_id: int) -> set[int]:
@@ -312,6 +331,7 @@ def digest_context(
         "date_label": period.date_label,
         "topic_names": topic_names,
         "keywords": list(reader.keywords),
+        "follows": list(reader.follows),
         "preheader": preheader[:140],
         "papers": papers,
         "view_url": view_url(delivery_id) if delivery_id else settings.SITE_URL + "/",

@@ -113,8 +113,9 @@ def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) ->
     """Claim, choose, build and send these deliveries over one provider connection.
 
     About a dozen queries per batch, whatever its size: claims, deliveries with their
-    subscribers, their topics and tastes, what they were sent before, the papers (reused
-    across batches), the chosen papers, and the results written in bulk.
+    subscribers (whom they follow included), their topics and tastes, what they were sent
+    before, the papers (reused across batches), the chosen papers, and the results written
+    in bulk.
     """
     started = time.monotonic()
     now = now or timezone.now()
@@ -201,7 +202,8 @@ class _Batch:
                 continue
             reader = pool.reader(
                 topic_ids[subscriber.pk], subscriber.keywords, subscriber.max_papers,
-                tastes.get(subscriber.pk),
+                tastes.get(subscriber.pk), authors=subscriber.followed_authors,
+                organizations=subscriber.followed_organizations,
             )  # fmt: skip
             if delivery.pk in chosen_before:
                 # A retry sends the papers its first attempt chose.

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from digest.features import PaperVectors, Taste
+from digest.names import normalize_name
 
 # Recent upvotes count more than old ones: a paper gaining votes today is trending now.
 VELOCITY_WEIGHT = 2.0
@@ -75,7 +77,9 @@ def _baseline(history: Sequence[tuple[datetime, int]], now: datetime, *, default
 # - trending: trending_score(), squashed into 0..1 without looking at the other candidates,
 #   so a paper's score does not depend on what else is in the window.
 # Trending weighs more: the promise is the trending papers, in your topics. Editor-pinned
-# papers in the subscriber's topics come first whatever their score.
+# papers in the subscriber's topics come first whatever their score, then the papers of the
+# authors and organizations the reader follows, in their topics or not: someone who asked
+# for everything by a person should not lose it to trending strangers.
 #
 # A reader who rated papers ("more like this", "less like this") gets one more term:
 #
@@ -93,6 +97,7 @@ TRENDING_HALF = 5.0  # the trending score that counts as half of the most trendi
 KEYWORD_RELEVANCE = 0.6
 KEYWORD_TITLE_RELEVANCE = 0.9
 KEYWORD_GROUP = -1  # diversity group of papers matched by keywords only
+FOLLOW_GROUP = -2  # diversity group of followed papers outside the reader's topics
 
 TASTE_WEIGHT = 0.25
 TASTE_HALF_RATINGS = 5
@@ -106,6 +111,9 @@ REASON_CHARS = 255  # DeliveryPaper.reason
 
 SKIP_NOTHING_FEATURED = "No papers were featured in this period."
 SKIP_NO_MATCH = "No new paper matched your topics or keywords in this period."
+SKIP_NO_MATCH_FOLLOWS = (
+    "No new paper matched your topics or keywords, or was by {names}, in this period."
+)
 SKIP_ALL_SENT = "Every matching paper was already in one of your earlier digests."
 
 
@@ -122,6 +130,8 @@ class Candidate:
     topics: Mapping[int, float] = field(default_factory=dict)  # topic id -> tag score
     pinned: bool = False
     hidden: bool = False
+    authors: tuple[str, ...] = ()  # normalize_name() of each author
+    organization: str = ""  # normalize_name() of the organization
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,12 @@ class Reader:
     keywords: tuple[str, ...] = ()
     max_papers: int = 10
     taste: Taste | None = None  # learned from their ratings, when they gave any
+    authors: tuple[str, ...] = ()  # followed, as the reader typed them
+    organizations: tuple[str, ...] = ()
+
+    @property
+    def follows(self) -> tuple[str, ...]:
+        return self.authors + self.organizations
 
 
 @dataclass(frozen=True)
@@ -157,11 +173,13 @@ _WORD = re.compile(r"\w+")
 
 
 class RankingPool:
-    """Candidates prepared once for many readers: indexed by topic and by word.
+    """Candidates prepared once for many readers: indexed by topic, by word, by author and
+    by organization.
 
-    Choosing for one reader then touches only the papers in their topics and the papers
-    containing their keywords, instead of scoring every candidate: with thousands of
-    readers per batch, that is what keeps choosing cheaper than rendering.
+    Choosing for one reader then touches only the papers in their topics, the papers
+    containing their keywords and the papers of the names they follow, instead of scoring
+    every candidate: with thousands of readers per batch, that is what keeps choosing
+    cheaper than rendering.
     """
 
     def __init__(self, candidates: Sequence[Candidate]):
@@ -176,6 +194,15 @@ class RankingPool:
             for topic_id, score in candidate.topics.items():
                 days = self.by_topic.setdefault(topic_id, {})
                 days.setdefault(candidate.featured_on, []).append((candidate.paper_id, score))
+        self.by_author: dict[str, list[int]] = {}
+        self.by_organization: dict[str, list[int]] = {}
+        for candidate in visible:
+            for author in set(candidate.authors):
+                self.by_author.setdefault(author, []).append(candidate.paper_id)
+            if candidate.organization:
+                self.by_organization.setdefault(candidate.organization, []).append(
+                    candidate.paper_id
+                )
         self._title_words: dict[str, set[int]] | None = None
         self._words: dict[str, set[int]] | None = None
         self._vectors: PaperVectors | None = None
@@ -275,9 +302,19 @@ class RankingPool:
                 # The first keyword found in the title wins, else the first found at all.
                 if in_window(self.by_id[pid]) and weight > keyword_of.get(pid, ("", 0.0))[1]:
                     keyword_of[pid] = (keyword.strip(), weight)
-        matched = best_topic.keys() | keyword_of.keys()
+        follow_of: dict[int, str] = {}
+        for names, index in (
+            (reader.authors, self.by_author),
+            (reader.organizations, self.by_organization),
+        ):
+            for name in names:
+                for pid in index.get(normalize_name(name), ()):
+                    # The first followed name the reader listed names the paper.
+                    if in_window(self.by_id[pid]) and pid not in follow_of:
+                        follow_of[pid] = name
+        matched = best_topic.keys() | keyword_of.keys() | follow_of.keys()
         if not matched:
-            return Selection((), SKIP_NO_MATCH)
+            return Selection((), _no_match(reader))
         fresh = [pid for pid in matched if pid not in already_sent]
         if not fresh:
             return Selection((), SKIP_ALL_SENT)
@@ -286,31 +323,45 @@ class RankingPool:
         for pid in fresh:
             topic_score, topic_id = best_topic.get(pid, (0.0, None))
             keyword, keyword_score = keyword_of.get(pid, (None, 0.0))
+            followed = follow_of.get(pid)
             relevance = max(topic_score, keyword_score)
             score = RELEVANCE_WEIGHT * relevance + TRENDING_WEIGHT * self.trending[pid]
             score += boosts.get(pid, 0.0)
             pinned = self.by_id[pid].pinned and topic_id is not None
-            group = topic_id if topic_id is not None else KEYWORD_GROUP
-            ranked.append((pinned, round(score, 6), -pid, group, topic_id, keyword))
+            if topic_id is not None:
+                group = topic_id
+            else:
+                group = FOLLOW_GROUP if followed is not None else KEYWORD_GROUP
+            ranked.append(
+                Ranked(
+                    pinned=pinned,
+                    followed=followed is not None,
+                    score=round(score, 6),
+                    neg_paper_id=-pid,
+                    group=group,
+                    topic_id=topic_id,
+                    keyword=keyword,
+                    follow=followed,
+                )
+            )
         chosen = _diversify(ranked, reader.max_papers)
         # Only the picks the taste moved say which liked paper they are like.
-        moved = [-item[2] for item in chosen if boosts.get(-item[2], 0.0) >= TASTE_REASON_BOOST]
+        moved = [c.paper_id for c in chosen if boosts.get(c.paper_id, 0.0) >= TASTE_REASON_BOOST]
         liked = self.liked_like(reader.taste, moved) if reader.taste and moved else {}
         return Selection(
             tuple(
                 Pick(
-                    paper_id=-neg_pid,
-                    score=score,
+                    paper_id=item.paper_id,
+                    score=item.score,
                     reason=_reason(
-                        self.by_id[-neg_pid], reader, topic_id, keyword, pinned,
-                        liked.get(-neg_pid, ""),
+                        self.by_id[item.paper_id], reader, item, liked.get(item.paper_id, "")
                     ),
-                    group=group,
-                    pinned=pinned,
+                    group=item.group,
+                    pinned=item.pinned,
                 )
-                for pinned, score, neg_pid, group, topic_id, keyword in chosen
+                for item in chosen
             )
-        )  # fmt: skip
+        )
 
 
 def select(
@@ -324,17 +375,26 @@ def select(
     return RankingPool(candidates).select(reader, window=window, already_sent=already_sent)
 
 
-def _reason(
-    candidate: Candidate, reader: Reader, topic_id: int | None, keyword: str | None,
-    pinned: bool, liked_title: str = "",
-) -> str:  # fmt: skip
+def _no_match(reader: Reader) -> str:
+    """Why nothing came, naming whom the reader follows: a misspelt name shows here."""
+    if not reader.follows:
+        return SKIP_NO_MATCH
+    names = " or ".join(reader.follows) if len(reader.follows) <= 2 else ", ".join(reader.follows)
+    # At most what Delivery.skipped_reason holds, the names cut first.
+    room = REASON_CHARS - len(SKIP_NO_MATCH_FOLLOWS.format(names=""))
+    return SKIP_NO_MATCH_FOLLOWS.format(names=shorten(names, room))
+
+
+def _reason(candidate: Candidate, reader: Reader, item: Ranked, liked_title: str = "") -> str:
     parts = []
-    if pinned:
+    if item.pinned:
         parts.append("Editor's pick")
-    if topic_id is not None:
-        parts.append(reader.topics[topic_id])
-    if keyword is not None:
-        parts.append(f"matches “{keyword}”")
+    if item.follow is not None:
+        parts.append(f"by «{item.follow}», whom you follow")
+    if item.topic_id is not None:
+        parts.append(reader.topics[item.topic_id])
+    if item.keyword is not None:
+        parts.append(f"matches “{item.keyword}”")
     if liked_title:
         parts.append(f"similar to «{shorten(liked_title, REASON_TITLE_CHARS)}» which you liked")
     parts.append(_votes(candidate.upvotes))
@@ -356,11 +416,27 @@ def _votes(upvotes: int) -> str:
     return f"{upvotes} upvote{'s' if upvotes != 1 else ''}"
 
 
-Ranked = tuple[bool, float, int, int, int | None, str | None]  # pinned, score, -id, group, …
+class Ranked(NamedTuple):
+    """A paper's place in a reader's ranking; tuples compare field by field, so sorting
+    puts pinned papers first, then followed ones, then the best scores."""
+
+    pinned: bool
+    followed: bool
+    score: float
+    neg_paper_id: int  # ties go to the older paper, and no two items ever compare equal
+    group: int  # the topic the paper counts against for diversity, or a *_GROUP
+    topic_id: int | None
+    keyword: str | None
+    follow: str | None  # the followed name, as the reader typed it
+
+    @property
+    def paper_id(self) -> int:
+        return -self.neg_paper_id
 
 
 def _diversify(ranked: list[Ranked], limit: int) -> list[Ranked]:
-    """Best first, pinned before all; no topic takes over half the slots while others wait."""
+    """Best first, pinned and then followed before all; no topic takes over half the slots
+    while others wait, but pinned and followed papers are never held back for it."""
     ranked.sort(reverse=True)
     per_group = max(1, limit // 2)
     chosen: list[Ranked] = []
@@ -369,12 +445,11 @@ def _diversify(ranked: list[Ranked], limit: int) -> list[Ranked]:
     for item in ranked:
         if len(chosen) == limit:
             break
-        pinned, group = item[0], item[3]
-        if counts[group] >= per_group and not pinned:
+        if counts[item.group] >= per_group and not (item.pinned or item.followed):
             deferred.append(item)
             continue
         chosen.append(item)
-        counts[group] += 1
+        counts[item.group] += 1
     # Other topics ran out: the deferred papers fill what is left, best first.
     chosen.extend(deferred[: limit - len(chosen)])
     return sorted(chosen, reverse=True)

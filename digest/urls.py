@@ -9,6 +9,7 @@ from digest import dashboard, feedback, feeds, health, views
 digest_patterns = [
     path("", views.home, name="home"),
     path("feed/", feeds.LatestPapersFeed(), name="feed"),
+    path("feed/<str:token>/", feeds.personal_feed, name="personal_feed"),
     path("topics/<slug:slug>/", views.topic, name="topic"),
     path("topics/<slug:slug>/feed/", feeds.TopicPapersFeed(), name="topic_feed"),
     path("digest/<str:token>/", views.view_digest, name="view"),

@@ -28,7 +28,8 @@ CONSENT_FIELDS = (
 )
 CSV_COLUMNS = (
     "email", "status", "frequency", "weekday", "send_hour", "timezone", "max_papers",
-    "keywords", "paused_until", *CONSENT_FIELDS, "unsubscribed_at", "unsubscribe_reason",
+    "keywords", "authors", "organizations", "paused_until", *CONSENT_FIELDS, "unsubscribed_at",
+    "unsubscribe_reason",
 )  # fmt: skip
 
 
@@ -47,7 +48,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         "soft_bounces", "created_at", "updated_at",
     )  # fmt: skip
     fieldsets = (
-        (None, {"fields": ("email", "status", "digest_preview", "topics", "keywords")}),
+        (None, {"fields": ("email", "status", "digest_preview", "topics", "keywords",
+                           "authors", "organizations")}),
         ("Schedule", {"fields": ("frequency", "weekday", "send_hour", "timezone",
                                  "max_papers", "paused_until")}),
         ("Consent record", {"fields": CONSENT_FIELDS}),

@@ -7,12 +7,14 @@ email and say "already exists", which tells anyone who is on the list.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from functools import cache
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from digest.models import Topic
+from digest.names import normalize_name
 from subscriptions.models import PAUSE_WEEKS, Frequency
 
 # Kept with every consent record: which wording of the form the person agreed to.
@@ -25,6 +27,10 @@ HOURS = [(h, f"{h:02d}:00") for h in range(24)]
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 60
 MAX_TOPICS = 50
+MAX_FOLLOWS = 20  # authors, and organizations apart
+MAX_NAME_LENGTH = 100
+LIST_CHARS = 500  # what Subscriber.keywords, .authors and .organizations hold
+NO_TOPIC = "Pick at least one topic, or follow an author or organization."
 
 
 @cache
@@ -54,19 +60,72 @@ class TopicsField(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
 
+def tidy_list(
+    value: str, *, each: str, plural: str, limit: int, chars: int, key: Callable[[str], str]
+) -> str:
+    """A comma-separated list with spacing tidied and repeats dropped (the first spelling
+    is kept), or a ValidationError that says what is wrong with it."""
+    items: list[str] = []
+    seen: set[str] = set()
+    for raw in value.split(","):
+        item = " ".join(raw.split())
+        if len(item) > chars:
+            raise ValidationError(f"Keep each {each} under {chars} characters.", code="long")
+        if item and key(item) not in seen:
+            seen.add(key(item))
+            items.append(item)
+    if len(items) > limit:
+        raise ValidationError(f"At most {limit} {plural}.", code="too_many")
+    tidied = ", ".join(items)
+    # "a,b" comes back as "a, b": what fitted the box may no longer fit the column.
+    if len(tidied) > LIST_CHARS:
+        raise ValidationError(
+            f"Too long: at most {LIST_CHARS} characters, commas and spaces included.",
+            code="too_long",
+        )
+    return tidied
+
+
+def tidy_names(value: str, *, plural: str) -> str:
+    """Followed names: like keywords, and a repeat is the same name however it is spelled."""
+    tidied = tidy_list(
+        value, each="name", plural=plural, limit=MAX_FOLLOWS, chars=MAX_NAME_LENGTH,
+        key=normalize_name,
+    )  # fmt: skip
+    for name in tidied.split(", "):
+        if name and not any(c.isalnum() for c in name):
+            raise ValidationError(f"“{name}” is not a name: it has no letters.", code="no_name")
+    return tidied
+
+
 class PreferencesFields(forms.Form):
     """Everything a subscriber chooses, shared by signup and the preferences page."""
 
+    # Not required on its own: following an author or organization is enough (clean()).
     topics = TopicsField(
         queryset=Topic.objects.filter(active=True),
         to_field_name="slug",
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Pick at least one topic."},
+        required=False,
     )
     keywords = forms.CharField(
         required=False,
-        max_length=500,
+        max_length=LIST_CHARS,
         help_text="Optional, comma-separated: papers mentioning them rank higher.",
+    )
+    authors = forms.CharField(
+        required=False,
+        max_length=LIST_CHARS,
+        label="Authors to follow",
+        help_text="Optional, comma-separated full names, e.g. Yann LeCun, Fei-Fei Li: "
+        "their new papers come whatever the topic.",
+    )
+    organizations = forms.CharField(
+        required=False,
+        max_length=LIST_CHARS,
+        label="Organizations to follow",
+        help_text="Optional, comma-separated, as Hugging Face names them, e.g. Google DeepMind, "
+        "Meta AI: their new papers come whatever the topic.",
     )
     frequency = forms.ChoiceField(
         choices=Frequency.choices, initial=Frequency.DAILY, widget=forms.RadioSelect
@@ -88,18 +147,25 @@ class PreferencesFields(forms.Form):
             self.fields["topics"].choices = [(t.slug, t.name) for t in topic_list]
 
     def clean_keywords(self) -> str:
-        words: list[str] = []
-        for raw in self.cleaned_data["keywords"].split(","):
-            word = " ".join(raw.split())
-            if len(word) > MAX_KEYWORD_LENGTH:
-                raise ValidationError(
-                    f"Keep each keyword under {MAX_KEYWORD_LENGTH} characters.", code="long"
-                )
-            if word and word.lower() not in (w.lower() for w in words):
-                words.append(word)
-        if len(words) > MAX_KEYWORDS:
-            raise ValidationError(f"At most {MAX_KEYWORDS} keywords.", code="too_many")
-        return ", ".join(words)
+        return tidy_list(
+            self.cleaned_data["keywords"], each="keyword", plural="keywords",
+            limit=MAX_KEYWORDS, chars=MAX_KEYWORD_LENGTH, key=str.lower,
+        )  # fmt: skip
+
+    def clean_authors(self) -> str:
+        return tidy_names(self.cleaned_data["authors"], plural="authors")
+
+    def clean_organizations(self) -> str:
+        return tidy_names(self.cleaned_data["organizations"], plural="organizations")
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        # Only when every field involved is valid: an error there is what to fix first.
+        if any(self.has_error(name) for name in ("topics", "authors", "organizations")):
+            return cleaned
+        if not cleaned.get("topics") and not cleaned["authors"] and not cleaned["organizations"]:
+            self.add_error("topics", ValidationError(NO_TOPIC, code="required"))
+        return cleaned
 
     def clean_timezone(self) -> str:
         value = self.cleaned_data["timezone"].strip()
@@ -117,6 +183,8 @@ class PreferencesFields(forms.Form):
         return {
             "topics": list(data["topics"]),
             "keywords": data["keywords"],
+            "authors": data["authors"],
+            "organizations": data["organizations"],
             "frequency": data["frequency"],
             "weekday": data["weekday"],
             "send_hour": data["send_hour"],
@@ -136,8 +204,8 @@ class SignupForm(PreferencesFields):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
-    field_order = ["email", "topics", "keywords", "frequency", "weekday", "send_hour",
-                   "timezone", "max_papers", "website"]  # fmt: skip
+    field_order = ["email", "topics", "keywords", "authors", "organizations", "frequency",
+                   "weekday", "send_hour", "timezone", "max_papers", "website"]  # fmt: skip
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from django.urls import reverse
 # `timezone` is a Subscriber field: importing `now` keeps the class body unambiguous.
 from django.utils.timezone import now
 
+from digest.names import split_names
 from subscriptions import tokens
 
 PAUSE_WEEKS = (1, 2, 4)
@@ -57,9 +58,20 @@ class Subscriber(models.Model):
 
     email = models.EmailField(max_length=254, unique=True, help_text="Stored lower-cased.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    topics = models.ManyToManyField("digest.Topic", related_name="subscribers")
+    # Someone who follows an author or organization may have no topic at all.
+    topics = models.ManyToManyField("digest.Topic", related_name="subscribers", blank=True)
     keywords = models.CharField(
         max_length=500, blank=True, help_text="Comma-separated words that boost a paper."
+    )
+    authors = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Comma-separated full names followed: their papers come whatever the topic.",
+    )
+    organizations = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Comma-separated organizations followed: their papers come whatever the topic.",
     )
     frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
     weekday = models.PositiveSmallIntegerField(
@@ -138,6 +150,11 @@ class Subscriber(models.Model):
     def unsubscribe_url(self) -> str:
         return site_url(self.unsubscribe_path())
 
+    def personal_feed_url(self) -> str:
+        """This reader's digests as an Atom feed: as private as the digests themselves."""
+        token = self.token(tokens.SALT_PERSONAL_FEED)
+        return site_url(reverse("digest:personal_feed", args=[token]))
+
     # Pages link with paths, emails with absolute URLs (SITE_URL).
     def preferences_path(self) -> str:
         return reverse("subscriptions:preferences", args=[self.token(tokens.SALT_PREFERENCES)])
@@ -153,6 +170,14 @@ class Subscriber(models.Model):
     @property
     def is_paused(self) -> bool:
         return self.paused_until is not None and self.paused_until > now()
+
+    @property
+    def followed_authors(self) -> tuple[str, ...]:
+        return split_names(self.authors)
+
+    @property
+    def followed_organizations(self) -> tuple[str, ...]:
+        return split_names(self.organizations)
 
     def confirm(self, ip: str | None = None) -> bool:
         """Pending becomes active; True when this call confirmed it.

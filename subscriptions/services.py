@@ -7,7 +7,9 @@ page whatever happens, so nobody can learn who is on the list.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.apps import apps
 from django.core.mail import EmailMessage
@@ -16,11 +18,14 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
+from digest.names import NameMatcher, normalize_name
 from digest.sending import build_message
 from subscriptions import tokens
 from subscriptions.models import Subscriber, Suppression, site_url
 
 log = logging.getLogger(__name__)
+
+FOLLOW_COUNT_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ def _send(message: EmailMessage) -> None:
 
 def send_confirmation(subscriber: Subscriber) -> None:
     topics = [t.name for t in subscriber.topics.all()]
+    # Someone may follow a few names and pick no topic: the email says what they asked for.
+    follows = [*subscriber.followed_authors, *subscriber.followed_organizations]
+    topics += [f"papers by {name}" for name in follows]
     _send(
         build_message(
             "confirm",
@@ -201,6 +209,44 @@ def update_preferences(subscriber: Subscriber, preferences: dict[str, object]) -
             setattr(subscriber, field, value)
         subscriber.save()
         subscriber.topics.set(topics)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class FollowCount:
+    name: str  # as the reader typed it
+    kind: str  # "author" or "organization"
+    papers: int
+
+
+def follow_counts(subscriber: Subscriber, today: date | None = None) -> list[FollowCount]:
+    """How many visible papers featured in the last FOLLOW_COUNT_DAYS each followed name
+    matched, in the reader's order: a name with none is most likely misspelled.
+
+    One query, names and organizations only, matched in Python with the normaliser the
+    ranking uses, so a count is exactly what the digests would have found.
+    """
+    authors = {normalize_name(n): n for n in subscriber.followed_authors}
+    organizations = {normalize_name(n): n for n in subscriber.followed_organizations}
+    if not authors and not organizations:
+        return []
+    today = today or timezone.localdate()
+    papers = apps.get_model("digest", "Paper").objects.filter(
+        hidden=False,
+        featured_on__gt=today - timedelta(days=FOLLOW_COUNT_DAYS),
+        featured_on__lte=today,
+    )
+    by_author, by_organization = NameMatcher(authors), NameMatcher(organizations)
+    found: Counter[tuple[str, str]] = Counter()
+    rows = papers.values_list("authors", "organization").iterator(chunk_size=2_000)
+    for names, organization in rows:
+        found.update(("author", n) for n in by_author(names if isinstance(names, list) else ()))
+        if organization:
+            found.update(("organization", n) for n in by_organization((organization,)))
+    return [
+        FollowCount(name, kind, found[kind, key])
+        for kind, named in (("author", authors), ("organization", organizations))
+        for key, name in named.items()
+    ]
 
 
 def recent_deliveries(subscriber: Subscriber, limit: int = 10) -> list[Model]:

@@ -23,6 +23,8 @@ SALT_EMAIL_CHANGE = "subscriptions.email-change"
 # Reserved for the digest's "view in browser" and feedback links.
 SALT_VIEW_IN_BROWSER = "digest.view-in-browser"
 SALT_FEEDBACK = "digest.feedback"
+# A reader's digests as an Atom feed, at a URL they keep (and never see expire).
+SALT_PERSONAL_FEED = "digest.personal-feed"
 
 CONFIRM_MAX_AGE = timedelta(days=7)
 EMAIL_CHANGE_MAX_AGE = timedelta(days=7)

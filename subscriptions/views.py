@@ -133,6 +133,8 @@ def _initial(subscriber: Subscriber) -> dict[str, object]:
         "email": subscriber.email,
         "topics": [t.slug for t in subscriber.topics.all()],
         "keywords": subscriber.keywords,
+        "authors": subscriber.authors,
+        "organizations": subscriber.organizations,
         "frequency": subscriber.frequency,
         "weekday": subscriber.weekday,
         "send_hour": subscriber.send_hour,
@@ -158,12 +160,18 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
             )
         return redirect(subscriber.preferences_path())
     ratings = services.ratings(subscriber, limit=RATINGS_SHOWN)
+    # The feed answers only while they are subscribed: no address to copy otherwise.
+    active = subscriber.status == Subscriber.Status.ACTIVE
+    feed_url = subscriber.personal_feed_url() if active else ""
     context = {
         "subscriber": subscriber,
         "form": form,
         "token": subscriber.token(tokens.SALT_PREFERENCES),
         "pause_weeks": PAUSE_WEEKS,
         "deliveries": services.recent_deliveries(subscriber),
+        "follow_counts": services.follow_counts(subscriber),
+        "follow_count_days": services.FOLLOW_COUNT_DAYS,
+        "feed_url": feed_url,
         "ratings": ratings,
         # Counted only when the list is cut: otherwise the list is all of them.
         "ratings_count": len(ratings)

@@ -167,6 +167,7 @@ def digest_context(count: int = 5, **overrides: object) -> dict[str, object]:
         "date_label": "Nov 26",
         "topic_names": ["Zero-shot learning", "Retrieval and search"],
         "keywords": ["retrieval"],
+        "follows": [],
         "preheader": f"{papers[0]['title'][:45]}…{more}",
         "papers": papers,
         "view_url": f"{SITE}/digest/{TOKEN}/",
@@ -331,6 +332,23 @@ def test_the_footer_says_which_topics_and_keywords_the_email_is_for(topic_names,
 
     assert f"You get this because you subscribed to {why}" in rendered.html
     assert f"You get this because you subscribed to {why}" in " ".join(rendered.text.split())
+
+
+def test_the_footer_names_whom_the_reader_follows_after_their_topics():
+    context = digest_context(2, topic_names=["Agents"], keywords=[], follows=["Yann LeCun"])
+    rendered = render_email("digest", context)
+
+    why = "the daily digest for Agents, and papers by Yann LeCun, as alice@example.com."
+    assert f"You get this because you subscribed to {why}" in rendered.html
+    assert f"You get this because you subscribed to {why}" in " ".join(rendered.text.split())
+
+
+def test_a_reader_who_only_follows_people_gets_a_subject_with_their_names():
+    context = digest_context(2, topic_names=[], keywords=[], follows=["Yann LeCun", "Meta AI"])
+
+    assert render_email("digest", context).subject == (
+        "2 trending papers by Yann LeCun, Meta AI — Nov 26"
+    )
 
 
 def test_a_weekly_digest_is_headed_by_its_week():

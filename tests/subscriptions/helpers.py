@@ -55,6 +55,13 @@ def link_path(message: EmailMessage, kind: str) -> str:
     return match.group(1)
 
 
+def error_for(body: str, field: str) -> str:
+    """The error text rendered inside the field's own group (next to the field)."""
+    group = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', body, re.DOTALL)
+    assert group, f"no error shown next to {field}"
+    return re.sub(r"<[^>]+>", "", group.group(1)).strip()
+
+
 def without_csrf(body: bytes) -> bytes:
     return CSRF_INPUT.sub(b"", body)
 

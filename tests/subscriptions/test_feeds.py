@@ -63,6 +63,29 @@ def test_an_entry_links_to_the_paper_and_carries_abstract_authors_and_topics(cli
     assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["Agents"]
 
 
+def test_abstracts_are_plain_text_summaries_with_no_live_markup(client, papers):
+    papers[1].abstract = "We show <script>alert('x')</script> that 3 < 4 & more."
+    papers[1].save()
+
+    response = client.get("/feed/")
+
+    summary = ElementTree.fromstring(response.content).find(f"{ATOM}entry/{ATOM}summary")
+    assert summary.get("type") == "text"
+    assert summary.text == papers[1].abstract
+    assert b"<script>" not in response.content
+
+
+def test_a_control_character_in_an_abstract_does_not_break_the_feed(client, papers):
+    papers[1].abstract = "A \x08eta-VAE."
+    papers[1].save()
+
+    response = client.get("/feed/")
+
+    assert response.status_code == 200
+    summary = ElementTree.fromstring(response.content).find(f"{ATOM}entry/{ATOM}summary")
+    assert summary.text == "A eta-VAE."
+
+
 def test_a_topic_feed_has_only_that_topic(client, papers):
     response = client.get("/topics/agents/feed/")
 

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.urls import reverse
 
 from subscriptions.models import Subscriber
-from tests.subscriptions.helpers import signup_data
+from tests.subscriptions.helpers import error_for, signup_data
 
 pytestmark = pytest.mark.django_db
 
 SUBSCRIBE = "/subscribe/"
-
-
-def error_for(body: str, field: str) -> str:
-    """The error text rendered inside the field's own group (next to the field)."""
-    group = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', body, re.DOTALL)
-    assert group, f"no error shown next to {field}"
-    return re.sub(r"<[^>]+>", "", group.group(1)).strip()
 
 
 @pytest.mark.parametrize(
@@ -90,6 +81,17 @@ def test_keywords_are_tidied(client):
     client.post(SUBSCRIBE, signup_data(keywords=" diffusion ,  test-time   compute,,Diffusion "))
 
     assert Subscriber.objects.get().keywords == "diffusion, test-time compute"
+
+
+def test_keywords_that_fit_the_box_but_not_the_column_once_tidied_are_refused(client):
+    # 20 keywords of 24 characters: 499 as typed, 518 with ", " between them.
+    keywords = ",".join(f"keyword-number-{n:02d}-xxxxxx" for n in range(20))
+
+    response = client.post(SUBSCRIBE, signup_data(keywords=keywords))
+
+    assert response.status_code == 400
+    assert "at most 500 characters" in error_for(response.content.decode(), "keywords")
+    assert not Subscriber.objects.exists()
 
 
 def test_weekday_may_be_left_out_for_daily_digests(client):

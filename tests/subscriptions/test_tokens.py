@@ -18,6 +18,7 @@ SALTS = [
     tokens.SALT_EMAIL_CHANGE,
     tokens.SALT_VIEW_IN_BROWSER,
     tokens.SALT_FEEDBACK,
+    tokens.SALT_PERSONAL_FEED,
 ]
 
 
