@@ -155,9 +155,24 @@ class Topic(models.Model):
     )
     keywords = models.TextField(
         blank=True,
-        help_text="Comma-separated words or phrases; a whole-word match tags a paper.",
+        help_text=(
+            "Comma-separated words or phrases; a whole-word match is evidence for the topic "
+            "(on its own for a topic without learned weights)."
+        ),
     )
     active = models.BooleanField(default=True)
+    weights = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="A classifier fitted on labelled papers (manage.py fit_topics); empty: "
+        "the topic is tagged by its keywords and description alone.",
+    )
+    former_slugs = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Comma-separated slugs it had before: their pages and feeds redirect here.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -168,6 +183,10 @@ class Topic(models.Model):
     @property
     def keyword_list(self) -> list[str]:
         return [k.strip() for k in self.keywords.split(",") if k.strip()]
+
+    @property
+    def former_slug_list(self) -> list[str]:
+        return [s.strip() for s in self.former_slugs.split(",") if s.strip()]
 
 
 class PaperTopic(models.Model):
