@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from digest.ingestion import fetch
 from digest.ingestion.detect import parse_any
 from digest.ingestion.records import FeedError
 from digest.ingestion.store import IngestReport, store
+from digest.ingestion.text import normalize_title
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -65,6 +66,22 @@ def _read_file(path: Path) -> bytes:
         raise FeedError(f"{path} is a directory") from None
     except OSError as exc:
         raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def paper_texts(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
+    """(arXiv id or normalized title, title, abstract) of the papers in feed files, and in
+    the files of folders, in any known format, without storing them; a paper in two files
+    counts once. Raises FeedError on a file that cannot be read or parsed."""
+    files = sorted(f for p in paths for f in (sorted(p.iterdir()) if p.is_dir() else [p]))
+    papers: dict[str, tuple[str, str, str]] = {}
+    for path in files:
+        if path.is_dir():
+            continue
+        result = parse_any(_read_file(path), None, reference_date_for(str(path)))
+        for record in result.records:
+            key = record.arxiv_id or normalize_title(record.title)
+            papers.setdefault(key, (key, record.title, record.abstract or ""))
+    return list(papers.values())
 
 
 def ingest_hf_day(day: date) -> list[IngestReport]:
