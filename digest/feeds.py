@@ -15,7 +15,7 @@ from django.contrib.syndication.views import Feed
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
@@ -23,7 +23,7 @@ from django.utils.xmlutils import SimplerXMLGenerator
 from django.views.decorators.http import require_safe
 
 from digest.models import Delivery, DeliveryPaper, Paper, PaperTopic, Topic
-from digest.views import PaperRow, ranked, visible_papers, with_details
+from digest.views import PaperRow, ranked, renamed_topic, visible_papers, with_details
 from subscriptions import services, tokens
 from subscriptions.models import Subscriber
 
@@ -122,6 +122,15 @@ class LatestPapersFeed(Feed):
 
 
 class TopicPapersFeed(LatestPapersFeed):
+    def __call__(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        slug = str(kwargs.get("slug", ""))
+        if not Topic.objects.filter(slug=slug, active=True).exists():
+            renamed = renamed_topic(slug)
+            if renamed is not None:
+                # Feed readers follow a permanent redirect and keep the new address.
+                return redirect("digest:topic_feed", renamed.slug, permanent=True)
+        return super().__call__(request, *args, **kwargs)
+
     def get_object(self, request: HttpRequest, slug: str) -> Topic:  # type: ignore[override]
         return get_object_or_404(Topic, slug=slug, active=True)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from django.db.models import Max, Min, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -96,9 +96,22 @@ def home(request: HttpRequest) -> HttpResponse:
     return _day_page(request, topic=None)
 
 
+def renamed_topic(slug: str) -> Topic | None:
+    """The active topic that had this slug before it was renamed, if any."""
+    candidates = Topic.objects.filter(active=True, former_slugs__contains=slug)
+    return next((t for t in candidates if slug in t.former_slug_list), None)
+
+
 @require_GET
 def topic(request: HttpRequest, slug: str) -> HttpResponse:
-    return _day_page(request, get_object_or_404(Topic, slug=slug, active=True))
+    found = Topic.objects.filter(slug=slug, active=True).first()
+    if found is None:
+        renamed = renamed_topic(slug)
+        if renamed is None:
+            raise Http404("No such topic.")
+        # Old links (bookmarks, emails, feed readers) follow the topic to its new name.
+        return redirect("digest:topic", renamed.slug, permanent=True)
+    return _day_page(request, found)
 
 
 @require_GET

@@ -58,11 +58,11 @@ def papers() -> list[Paper]:
             (
                 "Reasoning Agents That Search Before They Answer",
                 120,
-                ["agents", "llm-reasoning-rl"],
+                ["agents-and-tool-use", "llm-reasoning-and-rl-post-training"],
             ),
             ("Zeroth-Order Fine-Tuning Without Backpropagation", 64, ["zeroth-order-optimization"]),
-            ("Dense Retrieval for Long Scientific Documents", 33, ["retrieval-search"]),
-            ("A Small Vision-Language Model for Charts", 12, ["vision-multimodal"]),
+            ("Dense Retrieval for Long Scientific Documents", 33, ["retrieval-and-rag"]),
+            ("A Small Vision-Language Model for Charts", 12, ["vision-language-models"]),
         ]
     ):
         paper = Paper.objects.create(
@@ -124,15 +124,18 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(browser, site, pap
 
     # Subscribe with two topics; the browser filled in its time zone.
     page.get_by_label("Email:", exact=True).fill("ria@example.com")
-    page.get_by_label("Agents", exact=True).check()
-    page.get_by_label("LLM reasoning and RL", exact=True).check()
+    page.get_by_label("Agents and tool use", exact=True).check()
+    page.get_by_label("LLM reasoning and RL post-training", exact=True).check()
     assert page.locator("#id_timezone").input_value() == "Europe/Berlin"
     page.get_by_role("button", name="Subscribe").click()
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
 
     ria = Subscriber.objects.get(email="ria@example.com")
     assert ria.status == "pending"
-    assert sorted(t.slug for t in ria.topics.all()) == ["agents", "llm-reasoning-rl"]
+    assert sorted(t.slug for t in ria.topics.all()) == [
+        "agents-and-tool-use",
+        "llm-reasoning-and-rl-post-training",
+    ]
     assert ria.timezone == "Europe/Berlin"
 
     # The confirmation email, as written to the outbox.
@@ -148,7 +151,7 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(browser, site, pap
     page.get_by_label("Weekly", exact=True).check()
     page.get_by_label("Weekday:", exact=True).select_option(label="Friday")
     page.get_by_label("Send at:", exact=True).select_option(label="18:00")
-    page.get_by_label("Retrieval and search", exact=True).check()
+    page.get_by_label("Retrieval and RAG", exact=True).check()
     page.get_by_role("button", name="Save preferences").click()
     assert page.get_by_text("Your preferences are saved.").is_visible()
     ria.refresh_from_db()
@@ -173,7 +176,7 @@ def test_signing_up_works_without_javascript(browser, site, papers):
     page.goto(site + "/")
 
     page.get_by_label("Email:", exact=True).fill("noscript@example.com")
-    page.get_by_label("Retrieval and search", exact=True).check()
+    page.get_by_label("Retrieval and RAG", exact=True).check()
     page.get_by_role("button", name="Subscribe").click()
 
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
@@ -188,7 +191,7 @@ def test_rating_a_paper_from_the_digest_takes_one_click_and_one_button(
     ria = Subscriber.objects.create(
         email="ria@example.com", status="active", confirmed_at=timezone.now(), send_hour=0
     )
-    ria.topics.set(Topic.objects.filter(slug__in=["agents", "retrieval-search"]))
+    ria.topics.set(Topic.objects.filter(slug__in=["agents-and-tool-use", "retrieval-and-rag"]))
     now = timezone.now()
     dispatch.send_deliveries(digests.plan(now).created, now)
     [message] = outbox_messages(Path(settings.OUTBOX_DIR))

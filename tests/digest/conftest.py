@@ -49,16 +49,16 @@ def make_reader(email: str, slugs: list[str], **fields) -> Subscriber:
 @pytest.fixture
 def papers(db) -> list[Paper]:
     return [
-        make_paper("ZeroSearch: search without searching", "retrieval-search", upvotes=41,
+        make_paper("ZeroSearch: search without searching", "retrieval-and-rag", upvotes=41,
                    arxiv_id="2505.04588"),
-        make_paper("Dense retrieval for long documents", "retrieval-search", upvotes=12),
+        make_paper("Dense retrieval for long documents", "retrieval-and-rag", upvotes=12),
         make_paper("Zero-shot classifiers from captions", "zero-shot-learning", upvotes=30),
-        make_paper("A vision paper nobody asked for", "vision-multimodal", upvotes=99),
-        make_paper("Yesterday's retrieval paper", "retrieval-search", upvotes=5,
+        make_paper("A vision paper nobody asked for", "vision-language-models", upvotes=99),
+        make_paper("Yesterday's retrieval paper", "retrieval-and-rag", upvotes=5,
                    day=DAY - timedelta(days=1)),
     ]  # fmt: skip
 
 
 @pytest.fixture
 def alice(db) -> Subscriber:
-    return make_reader("alice@example.com", ["retrieval-search", "zero-shot-learning"])
+    return make_reader("alice@example.com", ["retrieval-and-rag", "zero-shot-learning"])

@@ -89,7 +89,7 @@ def test_the_change_page_shows_snapshots_and_topic_assignments(editor, papers):
 
 def test_an_editor_removing_a_topic_inline_is_remembered(editor, papers):
     paper = Paper.objects.get(title__startswith="LLM-guided Hierarchical Retrieval")
-    link = paper.topic_links.get(topic__slug="retrieval-search")
+    link = paper.topic_links.get(topic__slug="retrieval-and-rag")
     url = reverse("admin:digest_paper_change", args=[paper.pk])
     form = editor.get(url).context["adminform"].form
     data = {
@@ -122,14 +122,14 @@ def test_an_editor_removing_a_topic_inline_is_remembered(editor, papers):
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     paper.refresh_from_db()
-    assert not paper.topic_links.filter(topic__slug="retrieval-search").exists()
-    assert paper.removed_topics.filter(slug="retrieval-search").exists()
+    assert not paper.topic_links.filter(topic__slug="retrieval-and-rag").exists()
+    assert paper.removed_topics.filter(slug="retrieval-and-rag").exists()
 
 
 def test_editing_a_topics_keywords_re_tags_papers(
     editor, papers, django_capture_on_commit_callbacks
 ):
-    topic = Topic.objects.get(slug="agents")
+    topic = Topic.objects.get(slug="agents-and-tool-use")
     url = reverse("admin:digest_topic_change", args=[topic.pk])
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -158,7 +158,7 @@ def test_the_topic_list_shows_paper_counts(editor, papers):
 
 def test_an_editor_assignment_is_marked_as_editor(papers):
     paper = Paper.objects.get(title__startswith="ZeroSearch")
-    topic = Topic.objects.get(slug="agents")
+    topic = Topic.objects.get(slug="agents-and-tool-use")
 
     paper.set_topic(topic)
 

@@ -41,7 +41,7 @@ def test_the_preview_shows_the_papers_with_reasons_and_stores_nothing(editor, pa
     body = page.content.decode()
     assert page.status_code == 200
     assert "ZeroSearch: search without searching" in body
-    assert "Retrieval and search · 41 upvotes" in body
+    assert "Retrieval and RAG · 41 upvotes" in body
     assert "A vision paper nobody asked for" not in body
     assert Delivery.objects.count() == 0
 
@@ -89,6 +89,6 @@ def test_a_preview_shows_an_editors_pin_at_once(editor, papers, alice):
 
     body = editor.get(url).content.decode()
 
-    assert "Editor&#x27;s pick · Retrieval and search · 12 upvotes" in body or (
-        "Editor's pick · Retrieval and search · 12 upvotes" in body
+    assert "Editor&#x27;s pick · Retrieval and RAG · 12 upvotes" in body or (
+        "Editor's pick · Retrieval and RAG · 12 upvotes" in body
     )

@@ -32,8 +32,8 @@ SAMPLES = [
         "ZeroSearch: Incentivize the Search Capability of LLMs without Searching",
         "Hao Sun, Zile Qiao and 7 more",
         41,
-        ["Retrieval and search"],
-        "Retrieval and search · 41 upvotes",
+        ["Retrieval and RAG"],
+        "Retrieval and RAG · 41 upvotes",
         ABSTRACT,
     ),
     (
@@ -64,7 +64,7 @@ SAMPLES = [
         "Dense Passage Retrieval for Long Scientific Documents at Scale",
         "9 authors",
         3,
-        ["Retrieval and search"],
+        ["Retrieval and RAG"],
         "matches “retrieval” · 3 upvotes",
         "Scientific papers are long and their key claims are spread over sections. We split "
         "documents into passages aligned with their structure, train a bi-encoder with hard "
@@ -95,8 +95,8 @@ SAMPLES = [
         "RAG Does Not Need a Reranker: Late Interaction Is Enough",
         "Ana Silva, Tom Becker",
         19,
-        ["Retrieval and search"],
-        "Retrieval and search · 19 upvotes",
+        ["Retrieval and RAG"],
+        "Retrieval and RAG · 19 upvotes",
         "We revisit the standard retrieve-then-rerank pipeline and find that a late "
         "interaction retriever with token pruning closes most of the gap to cross-encoder "
         "rerankers at a fraction of the latency.",
@@ -116,7 +116,7 @@ SAMPLES = [
         "Query Rewriting with Small LLMs for Conversational Search",
         "Microsoft Research",
         9,
-        ["Retrieval and search"],
+        ["Retrieval and RAG"],
         "matches “retrieval” · 9 upvotes",
         "Conversational queries depend on earlier turns. A 3B model fine-tuned to rewrite "
         "them into standalone queries improves retrieval recall by 11% on TREC CAsT and "
@@ -165,7 +165,7 @@ def digest_context(count: int = 5, **overrides: object) -> dict[str, object]:
         "frequency": "daily",
         "period_label": "Thursday, 26 November 2026",
         "date_label": "Nov 26",
-        "topic_names": ["Zero-shot learning", "Retrieval and search"],
+        "topic_names": ["Zero-shot learning", "Retrieval and RAG"],
         "keywords": ["retrieval"],
         "follows": [],
         "preheader": f"{papers[0]['title'][:45]}…{more}",
@@ -206,13 +206,13 @@ def same_document(html: str) -> str:
 def test_the_subject_counts_the_papers_and_names_the_topics_and_the_day():
     subject = render_email("digest", digest_context(5)).subject
 
-    assert subject == "5 trending papers in Zero-shot learning, Retrieval and search — Nov 26"
+    assert subject == "5 trending papers in Zero-shot learning, Retrieval and RAG — Nov 26"
 
 
 def test_the_subject_of_a_single_paper_says_paper():
     subject = render_email("digest", digest_context(1)).subject
 
-    assert subject == "1 trending paper in Zero-shot learning, Retrieval and search — Nov 26"
+    assert subject == "1 trending paper in Zero-shot learning, Retrieval and RAG — Nov 26"
 
 
 def test_a_reader_with_only_keywords_gets_a_subject_with_the_keywords():
@@ -224,13 +224,11 @@ def test_a_reader_with_only_keywords_gets_a_subject_with_the_keywords():
 
 
 def test_many_topics_are_cut_to_the_first_two_and_a_count():
-    topics = ["Zero-shot learning", "Retrieval and search", "Agents", "Robotics", "Speech"]
+    topics = ["Zero-shot learning", "Retrieval and RAG", "Agents", "Robotics", "Speech"]
 
     subject = render_email("digest", digest_context(5, topic_names=topics)).subject
 
-    assert (
-        subject == "5 trending papers in Zero-shot learning, Retrieval and search +3 more — Nov 26"
-    )
+    assert subject == "5 trending papers in Zero-shot learning, Retrieval and RAG +3 more — Nov 26"
 
 
 def test_the_subject_is_one_line_even_with_line_breaks_in_the_data():
@@ -307,7 +305,7 @@ def test_the_postal_address_and_the_reason_for_the_email_are_in_both_parts():
     rendered = render_email("digest", digest_context(3))
     why = (
         "You get this because you subscribed to the daily digest for Zero-shot learning, "
-        "Retrieval and search, plus papers matching “retrieval”, as alice@example.com."
+        "Retrieval and RAG, plus papers matching “retrieval”, as alice@example.com."
     )
 
     assert ADDRESS in rendered.html and ADDRESS in rendered.text
@@ -388,7 +386,7 @@ def test_the_html_shows_byline_date_upvotes_topics_reason_abstract_and_note():
 
     assert "Tsinghua University · May 7, 2025 · 156 upvotes" in html
     tags = re.findall(r'<span class="tag"[^>]*>([^<]*)</span>', html)
-    assert tags == ["Retrieval and search", "Zero-shot learning", "LLM reasoning and RL"]
+    assert tags == ["Retrieval and RAG", "Zero-shot learning", "LLM reasoning and RL"]
     assert "Editor&#39;s pick · Zero-shot learning · 156 upvotes" in html
     assert "without relying on any external data…" in html
     assert "Worth reading for the curriculum trick in section 3." in html
@@ -405,7 +403,7 @@ def test_thirty_long_papers_stay_well_under_gmails_102_kb_clip():
         "abstract": ABSTRACT,
         "byline": "Hao Sun, Zile Qiao and 7 more",
         "date_label": "May 7, 2025",
-        "topics": ["Zero-shot learning", "Retrieval and search", "LLM reasoning and RL"],
+        "topics": ["Zero-shot learning", "Retrieval and RAG", "LLM reasoning and RL"],
         "reason": "Editor's pick · Zero-shot learning · matches “retrieval” · 156 upvotes",
         "editor_note": "A clear write-up with code and data; the ablations in section 4 are "
         "the part to read.",

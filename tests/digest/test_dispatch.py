@@ -168,7 +168,7 @@ def test_the_send_rate_is_respected(papers, settings, monkeypatch):
     calls = []
     monkeypatch.setattr(dispatch.throttle, "wait_for_send_slot", lambda: calls.append(1))
     for n in range(3):
-        make_reader(f"reader{n}@example.com", ["retrieval-search"])
+        make_reader(f"reader{n}@example.com", ["retrieval-and-rag"])
 
     dispatch.send_deliveries(planned(), NOW)
 

@@ -31,10 +31,15 @@ def locmem(settings):
 def rated_day():
     """Yesterday: five reasoning papers and five vision papers, all sent to the reader."""
     papers = [
-        make_paper(title, "llm-reasoning-rl", abstract=abstract, day=DAY - timedelta(days=1))
+        make_paper(
+            title,
+            "llm-reasoning-and-rl-post-training",
+            abstract=abstract,
+            day=DAY - timedelta(days=1),
+        )
         for title, abstract in REASONING
     ] + [
-        make_paper(title, "vision-multimodal", abstract=abstract, day=DAY - timedelta(days=1))
+        make_paper(title, "vision-language-models", abstract=abstract, day=DAY - timedelta(days=1))
         for title, abstract in VISION
     ]
     return papers[:5], papers[5:]
@@ -42,9 +47,12 @@ def rated_day():
 
 def unseen_day():
     """Today: two of each, vision first (lower ids win ties), equally trending."""
-    vision = [make_paper(t, "vision-multimodal", abstract=a, upvotes=20) for t, a in UNSEEN_VISION]
+    vision = [
+        make_paper(t, "vision-language-models", abstract=a, upvotes=20) for t, a in UNSEEN_VISION
+    ]
     reasoning = [
-        make_paper(t, "llm-reasoning-rl", abstract=a, upvotes=20) for t, a in UNSEEN_REASONING
+        make_paper(t, "llm-reasoning-and-rl-post-training", abstract=a, upvotes=20)
+        for t, a in UNSEEN_REASONING
     ]
     return reasoning, vision
 
@@ -94,7 +102,9 @@ def rate_from_email(client, message, likes, dislikes) -> None:
 
 def test_every_paper_in_the_email_has_more_and_less_like_this_links_in_both_parts():
     liked, disliked = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl", "vision-multimodal"])
+    reader = make_reader(
+        "rita@example.com", ["llm-reasoning-and-rl-post-training", "vision-language-models"]
+    )
 
     message = send(YESTERDAY)[reader.email]
     html = html_of(message)
@@ -109,7 +119,7 @@ def test_every_paper_in_the_email_has_more_and_less_like_this_links_in_both_part
 
 def test_opening_a_link_shows_the_choice_and_records_nothing(client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     path = links(send(YESTERDAY)[reader.email])[(liked[0].title, "more")]
 
     page = client.get(path)
@@ -126,7 +136,7 @@ def test_opening_a_link_shows_the_choice_and_records_nothing(client):
 
 def test_the_button_records_the_choice_then_offers_undo(client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     path = links(send(YESTERDAY)[reader.email])[(liked[0].title, "more")]
 
     answer = client.post(path, {"action": "save"}, follow=True)
@@ -141,7 +151,7 @@ def test_the_button_records_the_choice_then_offers_undo(client):
 
 def test_a_new_click_on_the_same_paper_replaces_the_old_one(client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     paths = links(send(YESTERDAY)[reader.email])
     click(client, paths[(liked[0].title, "more")])
 
@@ -154,7 +164,7 @@ def test_a_new_click_on_the_same_paper_replaces_the_old_one(client):
 
 def test_undo_removes_the_rating(client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     path = links(send(YESTERDAY)[reader.email])[(liked[0].title, "more")]
     click(client, path)
 
@@ -170,7 +180,7 @@ def test_undo_removes_the_rating(client):
 
 def test_a_forged_or_altered_token_records_nothing(client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     token = make_feedback_tokens(reader.pk, reader.email, [liked[0].pk])[liked[0].pk]
     value, signature = token.split(":")
     other_paper = value.rsplit(".", 1)[0] + f".{liked[1].pk}"
@@ -185,8 +195,8 @@ def test_a_forged_or_altered_token_records_nothing(client):
 
 def test_a_token_works_only_for_its_own_reader_and_paper(client):
     liked, _ = rated_day()
-    rita = make_reader("rita@example.com", ["llm-reasoning-rl"])
-    sam = make_reader("sam@example.com", ["llm-reasoning-rl"])
+    rita = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
+    sam = make_reader("sam@example.com", ["llm-reasoning-and-rl-post-training"])
     ritas = make_feedback_tokens(rita.pk, rita.email, [liked[0].pk])[liked[0].pk]
     # Sam's id with Rita's address hash and signature: the signature no longer matches.
     value, signature = ritas.split(":")
@@ -200,7 +210,7 @@ def test_a_token_works_only_for_its_own_reader_and_paper(client):
 
 def test_a_link_dies_when_the_address_changes_or_the_reader_is_deleted(client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     token = make_feedback_tokens(reader.pk, reader.email, [liked[0].pk])[liked[0].pk]
     reader.change_email("rita@new.example.com")
 
@@ -217,7 +227,7 @@ def test_feedback_tokens_use_their_own_salt():
 
 def test_a_choice_other_than_more_or_less_is_not_found(client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     token = make_feedback_tokens(reader.pk, reader.email, [liked[0].pk])[liked[0].pk]
 
     assert client.get(f"/feedback/{token}/lots/").status_code == 404
@@ -230,8 +240,12 @@ def test_after_five_likes_and_five_dislikes_the_next_digest_puts_reasoning_above
     client, django_capture_on_commit_callbacks
 ):
     liked, disliked = rated_day()
-    rita = make_reader("rita@example.com", ["llm-reasoning-rl", "vision-multimodal"])
-    twin = make_reader("twin@example.com", ["llm-reasoning-rl", "vision-multimodal"])
+    rita = make_reader(
+        "rita@example.com", ["llm-reasoning-and-rl-post-training", "vision-language-models"]
+    )
+    twin = make_reader(
+        "twin@example.com", ["llm-reasoning-and-rl-post-training", "vision-language-models"]
+    )
     yesterday = send(YESTERDAY)
     with django_capture_on_commit_callbacks(execute=True):
         rate_from_email(client, yesterday[rita.email], liked, disliked)
@@ -252,7 +266,9 @@ def test_the_reason_names_a_liked_paper_when_the_ratings_drove_the_pick(
     client, django_capture_on_commit_callbacks
 ):
     liked, disliked = rated_day()
-    rita = make_reader("rita@example.com", ["llm-reasoning-rl", "vision-multimodal"])
+    rita = make_reader(
+        "rita@example.com", ["llm-reasoning-and-rl-post-training", "vision-language-models"]
+    )
     yesterday = send(YESTERDAY)
     with django_capture_on_commit_callbacks(execute=True):
         rate_from_email(client, yesterday[rita.email], liked, disliked)
@@ -274,8 +290,12 @@ def test_the_reason_names_a_liked_paper_when_the_ratings_drove_the_pick(
 
 def test_with_no_ratings_left_the_digest_is_the_same_as_never_having_rated(client):
     liked, disliked = rated_day()
-    rita = make_reader("rita@example.com", ["llm-reasoning-rl", "vision-multimodal"])
-    twin = make_reader("twin@example.com", ["llm-reasoning-rl", "vision-multimodal"])
+    rita = make_reader(
+        "rita@example.com", ["llm-reasoning-and-rl-post-training", "vision-language-models"]
+    )
+    twin = make_reader(
+        "twin@example.com", ["llm-reasoning-and-rl-post-training", "vision-language-models"]
+    )
     rate_from_email(client, send(YESTERDAY)[rita.email], liked, disliked)
     profiles.unrate(rita.pk)
     profiles.fit_profiles()
@@ -296,8 +316,8 @@ def test_with_no_ratings_left_the_digest_is_the_same_as_never_having_rated(clien
 
 def test_profiles_are_fitted_again_only_after_new_feedback():
     liked, disliked = rated_day()
-    rita = make_reader("rita@example.com", ["llm-reasoning-rl"])
-    sam = make_reader("sam@example.com", ["llm-reasoning-rl"])
+    rita = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
+    sam = make_reader("sam@example.com", ["llm-reasoning-and-rl-post-training"])
     profiles.rate(rita.pk, liked[0].pk, 1)
     profiles.rate(sam.pk, liked[1].pk, 1)
 
@@ -311,7 +331,9 @@ def test_profiles_are_fitted_again_only_after_new_feedback():
 
 def test_a_batch_loads_everyones_taste_in_one_query(django_assert_num_queries):
     liked, _ = rated_day()
-    readers = [make_reader(f"r{n}@example.com", ["llm-reasoning-rl"]) for n in range(5)]
+    readers = [
+        make_reader(f"r{n}@example.com", ["llm-reasoning-and-rl-post-training"]) for n in range(5)
+    ]
     for reader in readers:
         profiles.rate(reader.pk, liked[0].pk, 1)
     profiles.fit_profiles()
@@ -333,7 +355,7 @@ def test_the_page_still_answers_when_the_broker_is_down(
 
     monkeypatch.setattr(tasks.fit_profiles, "delay", down)
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     token = make_feedback_tokens(reader.pk, reader.email, [liked[0].pk])[liked[0].pk]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -346,7 +368,7 @@ def test_the_page_still_answers_when_the_broker_is_down(
 
 def test_editors_see_the_ratings_in_admin_but_cannot_change_them(admin_client):
     liked, _ = rated_day()
-    reader = make_reader("rita@example.com", ["llm-reasoning-rl"])
+    reader = make_reader("rita@example.com", ["llm-reasoning-and-rl-post-training"])
     profiles.rate(reader.pk, liked[0].pk, 1)
 
     page = admin_client.get("/admin/digest/feedback/")

@@ -34,7 +34,7 @@ def outbox_backend(settings):
 def lecun_paper(papers):
     """A vision paper: outside alice's topics, and trending less than most of them."""
     return make_paper(
-        "Self-supervised world models", "vision-multimodal", upvotes=2,
+        "Self-supervised world models", "vision-language-models", upvotes=2,
         authors=["Ana Silva", "Yann LeCun", "Tom Becker"],
     )  # fmt: skip
 
@@ -74,8 +74,10 @@ def test_a_reader_who_follows_nobody_does_not_get_it(alice, lecun_paper, capsys)
 
 
 def test_an_organization_follow_brings_its_papers(papers, capsys):
-    make_paper("Gemini plays chess", "vision-multimodal", upvotes=1, organization="Google DeepMind")
-    bea = make_reader("bea@example.com", ["retrieval-search"], organizations="google deepmind")
+    make_paper(
+        "Gemini plays chess", "vision-language-models", upvotes=1, organization="Google DeepMind"
+    )
+    bea = make_reader("bea@example.com", ["retrieval-and-rag"], organizations="google deepmind")
 
     send(MORNING, capsys)
 
@@ -117,7 +119,9 @@ def test_a_followed_paper_is_never_sent_twice(alice, lecun_paper, capsys):
     alice.authors = "Yann LeCun"
     alice.save()
     send(MORNING, capsys)
-    make_paper("Fresh retrieval paper of the 27th", "retrieval-search", day=DAY + timedelta(days=1))
+    make_paper(
+        "Fresh retrieval paper of the 27th", "retrieval-and-rag", day=DAY + timedelta(days=1)
+    )
 
     # The next day's window still covers the 26th, when the followed paper was featured.
     send(NEXT_MORNING, capsys)
@@ -128,7 +132,7 @@ def test_a_followed_paper_is_never_sent_twice(alice, lecun_paper, capsys):
 
 
 def test_readers_with_the_same_topics_but_different_follows_get_their_own_papers(lecun_paper):
-    same = ["retrieval-search", "zero-shot-learning"]
+    same = ["retrieval-and-rag", "zero-shot-learning"]
     hana = make_reader("hana@example.com", same, authors="Yann LeCun")
     ivan = make_reader("ivan@example.com", same)
     jo = make_reader("jo@example.com", same, authors="yann lecun")
@@ -168,12 +172,12 @@ def test_a_dry_run_chooses_with_the_follows(alice, lecun_paper):
 
 def test_follows_cost_no_query_per_reader(papers):
     for n in range(3):
-        make_paper(f"LeCun paper {n}", "vision-multimodal", authors=["Yann LeCun"], upvotes=n)
+        make_paper(f"LeCun paper {n}", "vision-language-models", authors=["Yann LeCun"], upvotes=n)
 
     def queries_for(count: int, **follows: str) -> int:
         Subscriber.objects.all().delete()
         for n in range(count):
-            make_reader(f"reader{n}@example.com", ["retrieval-search"], **follows)
+            make_reader(f"reader{n}@example.com", ["retrieval-and-rag"], **follows)
         ids = digests.plan(NOW).created
         digests.forget_pools()
         with CaptureQueriesContext(connection) as queries:

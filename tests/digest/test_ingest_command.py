@@ -48,9 +48,11 @@ def test_seed_papers_are_tagged_with_fitting_topics(seed_path, capsys):
 
     assert "zero-shot-learning" in topics_of("Adaptive Confidence Smoothing")
     assert "zeroth-order-optimization" in topics_of("DeepZero")
-    assert "retrieval-search" in topics_of("LLM-guided Hierarchical Retrieval")
-    assert "efficient-training-memory" in topics_of("ZeRO: Memory Optimizations")
-    assert "code-generation" in topics_of("Training Language Models on Synthetic Edit")
+    assert "retrieval-and-rag" in topics_of("LLM-guided Hierarchical Retrieval")
+    assert "efficient-training-and-inference" in topics_of("ZeRO: Memory Optimizations")
+    assert "code-generation-and-software-agents" in topics_of(
+        "Training Language Models on Synthetic Edit"
+    )
     assert PaperTopic.objects.filter(source=PaperTopic.Source.AUTO).count() > 65
 
 

@@ -65,15 +65,15 @@ def test_the_feed_holds_the_papers_of_the_digest_the_reader_received(client, pap
     assert first.find(f"{ATOM}link").get("href") == "https://huggingface.co/papers/2505.04588"
     summary = first.find(f"{ATOM}summary")
     assert summary.get("type") == "text"
-    assert summary.text.startswith("Why: Retrieval and search · 41 upvotes\n")
+    assert summary.text.startswith("Why: Retrieval and RAG · 41 upvotes\n")
     assert "Featured Nov 26, 2026" in summary.text
     assert "An abstract about zerosearch" in summary.text
     assert first.find(f"{ATOM}published").text.startswith("2026-11-26T00:00:00")
-    assert [c.get("term") for c in first.findall(f"{ATOM}category")] == ["Retrieval and search"]
+    assert [c.get("term") for c in first.findall(f"{ATOM}category")] == ["Retrieval and RAG"]
 
 
 def test_an_entry_names_the_authors_and_the_organization(client, alice):
-    paper = make_paper("By many", "agents", authors=[f"Author {n}" for n in range(12)],
+    paper = make_paper("By many", "agents-and-tool-use", authors=[f"Author {n}" for n in range(12)],
                        organization="Meta AI")  # fmt: skip
     sent_digest(alice, [paper], days_ago=0)
 
@@ -86,8 +86,8 @@ def test_an_entry_names_the_authors_and_the_organization(client, alice):
 
 
 def test_the_newest_digest_comes_first_each_in_its_own_order(client, alice):
-    old = [make_paper(f"Old {n}", "agents") for n in range(2)]
-    new = [make_paper(f"New {n}", "agents") for n in range(2)]
+    old = [make_paper(f"Old {n}", "agents-and-tool-use") for n in range(2)]
+    new = [make_paper(f"New {n}", "agents-and-tool-use") for n in range(2)]
     sent_digest(alice, old, days_ago=1)
     sent_digest(alice, new, days_ago=0)
 
@@ -95,9 +95,9 @@ def test_the_newest_digest_comes_first_each_in_its_own_order(client, alice):
 
 
 def test_digests_not_sent_and_other_readers_digests_are_not_in_it(client, alice):
-    bea = make_reader("bea@example.com", ["agents"])
-    sent_digest(bea, [make_paper("For bea", "agents")], days_ago=0)
-    skipped = sent_digest(alice, [make_paper("Never sent", "agents")], days_ago=1)
+    bea = make_reader("bea@example.com", ["agents-and-tool-use"])
+    sent_digest(bea, [make_paper("For bea", "agents-and-tool-use")], days_ago=0)
+    skipped = sent_digest(alice, [make_paper("Never sent", "agents-and-tool-use")], days_ago=1)
     Delivery.objects.filter(pk=skipped.pk).update(status=Delivery.Status.FAILED)
 
     assert titles(client.get(feed_path(alice))) == []
@@ -115,12 +115,12 @@ def test_the_feed_holds_at_most_100_entries(client, alice):
 
 
 def test_a_few_queries_whatever_the_number_of_entries(client, alice, django_assert_max_num_queries):
-    sent_digest(alice, [make_paper("Only one", "agents")], days_ago=3)
+    sent_digest(alice, [make_paper("Only one", "agents-and-tool-use")], days_ago=3)
     with django_assert_max_num_queries(3):
         assert len(entries(client.get(feed_path(alice)))) == 1
 
     for day in range(3):
-        papers = [make_paper(f"Day {day} paper {n}", "agents") for n in range(40)]
+        papers = [make_paper(f"Day {day} paper {n}", "agents-and-tool-use") for n in range(40)]
         sent_digest(alice, papers, days_ago=day)
     with django_assert_max_num_queries(3):
         assert len(entries(client.get(feed_path(alice)))) == 100
@@ -128,8 +128,8 @@ def test_a_few_queries_whatever_the_number_of_entries(client, alice, django_asse
 
 def test_summaries_are_plain_text_and_carry_no_live_markup(client, alice):
     abstract = "We show <script>alert('x')</script> that 3 < 4 & <b>bold</b> claims hold."
-    sent_digest(alice, [make_paper("Markup <i>inside</i>", "agents", abstract=abstract)],
-                days_ago=0)  # fmt: skip
+    paper = make_paper("Markup <i>inside</i>", "agents-and-tool-use", abstract=abstract)
+    sent_digest(alice, [paper], days_ago=0)
 
     response = client.get(feed_path(alice))
 
@@ -142,8 +142,8 @@ def test_summaries_are_plain_text_and_carry_no_live_markup(client, alice):
 
 
 def test_a_control_character_in_an_abstract_does_not_break_the_feed(client, alice):
-    sent_digest(alice, [make_paper("TeX gone wrong", "agents", abstract="A \x08eta-VAE")],
-                days_ago=0)  # fmt: skip
+    paper = make_paper("TeX gone wrong", "agents-and-tool-use", abstract="A \x08eta-VAE")
+    sent_digest(alice, [paper], days_ago=0)
 
     response = client.get(feed_path(alice))
 

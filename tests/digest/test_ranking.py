@@ -16,7 +16,7 @@ from digest.ranking import (
 DAY = date(2026, 11, 26)
 WINDOW = (DAY, DAY)
 ZERO_SHOT, RETRIEVAL, VISION = 1, 2, 3
-NAMES = {ZERO_SHOT: "Zero-shot learning", RETRIEVAL: "Retrieval and search", VISION: "Vision"}
+NAMES = {ZERO_SHOT: "Zero-shot learning", RETRIEVAL: "Retrieval and RAG", VISION: "Vision"}
 
 
 def paper(pid: int, *, topics=None, upvotes=10, trending=None, title=None, abstract="",

@@ -65,7 +65,7 @@ def test_the_digest_holds_the_readers_topics_most_trending_first_with_reasons(
         "Zero-shot classifiers from captions",
     ]
     assert "A vision paper nobody asked for" not in [i.paper.title for i in items]
-    assert items[0].reason == "Retrieval and search · 41 upvotes"
+    assert items[0].reason == "Retrieval and RAG · 41 upvotes"
     assert delivery.period == "daily:2026-11-26"
     assert delivery.status == Delivery.Status.SENT
     assert delivery.message_id and delivery.sent_at
@@ -77,7 +77,7 @@ def test_the_email_has_both_parts_a_one_line_subject_and_one_click_headers(paper
     [message] = received("alice@example.com")
     # Python folds a long encoded header; decoded, it is one line.
     subject = message["Subject"].strip()
-    assert subject == "4 trending papers in Retrieval and search, Zero-shot learning — Nov 26"
+    assert subject == "4 trending papers in Retrieval and RAG, Zero-shot learning — Nov 26"
     assert "\n" not in subject
     headers = {name: str(value).strip() for name, value in message.items()}
     assert headers["List-Unsubscribe"] == f"<{alice.unsubscribe_url()}>"
@@ -108,7 +108,9 @@ def test_anymail_gets_tags_and_metadata_for_the_webhooks(papers, alice, settings
 
 def test_two_consecutive_days_never_repeat_a_paper(papers, alice, capsys):
     send(MORNING, capsys=capsys)
-    make_paper("Fresh retrieval paper of the 27th", "retrieval-search", day=DAY + timedelta(days=1))
+    make_paper(
+        "Fresh retrieval paper of the 27th", "retrieval-and-rag", day=DAY + timedelta(days=1)
+    )
 
     send(NEXT_MORNING, capsys=capsys)
 
@@ -121,7 +123,7 @@ def test_two_consecutive_days_never_repeat_a_paper(papers, alice, capsys):
 
 
 def test_nothing_matching_is_recorded_as_skipped_with_the_reason_and_sends_nothing(papers, capsys):
-    carl = make_reader("carl@example.com", ["code-generation"])
+    carl = make_reader("carl@example.com", ["code-generation-and-software-agents"])
 
     assert send(MORNING, capsys=capsys) == "planned=1 sent=0 skipped=1 failed=0"
 
@@ -132,16 +134,16 @@ def test_nothing_matching_is_recorded_as_skipped_with_the_reason_and_sends_nothi
 
 
 def test_nobody_is_due_before_their_local_send_hour(papers, capsys):
-    make_reader("nadia@example.com", ["retrieval-search"], timezone="America/New_York")
+    make_reader("nadia@example.com", ["retrieval-and-rag"], timezone="America/New_York")
 
     assert send(MORNING, capsys=capsys) == "planned=0 sent=0 skipped=0 failed=0"
 
 
 def test_paused_pending_and_unsubscribed_readers_get_nothing(papers, capsys):
-    make_reader("pat@example.com", ["retrieval-search"],
+    make_reader("pat@example.com", ["retrieval-and-rag"],
                 paused_until=timezone.now() + timedelta(days=400))  # fmt: skip
-    make_reader("bob@example.com", ["retrieval-search"], status="pending", confirmed_at=None)
-    make_reader("carol@example.com", ["retrieval-search"], status="unsubscribed",
+    make_reader("bob@example.com", ["retrieval-and-rag"], status="pending", confirmed_at=None)
+    make_reader("carol@example.com", ["retrieval-and-rag"], status="unsubscribed",
                 unsubscribed_at=timezone.now())  # fmt: skip
 
     assert send(MORNING, capsys=capsys) == "planned=0 sent=0 skipped=0 failed=0"
@@ -181,8 +183,12 @@ def test_building_one_digest_costs_the_same_queries_with_more_papers_and_topics(
         Subscriber.objects.all().delete()
         return len(queries)
 
-    small = queries_for("small@example.com", ["retrieval-search"], 3)
-    large = queries_for("large@example.com", ["retrieval-search", "agents", "code-generation"], 40)
+    small = queries_for("small@example.com", ["retrieval-and-rag"], 3)
+    large = queries_for(
+        "large@example.com",
+        ["retrieval-and-rag", "agents-and-tool-use", "code-generation-and-software-agents"],
+        40,
+    )
 
     assert large == small
     assert small <= 16

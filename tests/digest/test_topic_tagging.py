@@ -68,8 +68,8 @@ def test_similarity_tags_a_paper_that_shares_the_description_without_keywords():
 
 @pytest.mark.django_db
 def test_editor_assignments_and_removals_survive_re_tagging():
-    retrieval = Topic.objects.get(slug="retrieval-search")
-    agents = Topic.objects.get(slug="agents")
+    retrieval = Topic.objects.get(slug="retrieval-and-rag")
+    agents = Topic.objects.get(slug="agents-and-tool-use")
     paper = Paper.objects.create(
         title="Dense retrieval for agents",
         title_key="dense retrieval for agents",
@@ -77,23 +77,26 @@ def test_editor_assignments_and_removals_survive_re_tagging():
         featured_on="2025-11-20",
     )
     tag_papers([paper])
-    assert set(paper.topics.values_list("slug", flat=True)) >= {"retrieval-search", "agents"}
+    assert set(paper.topics.values_list("slug", flat=True)) >= {
+        "retrieval-and-rag",
+        "agents-and-tool-use",
+    }
 
     paper.remove_topic(retrieval)
-    code = Topic.objects.get(slug="code-generation")
+    code = Topic.objects.get(slug="code-generation-and-software-agents")
     paper.set_topic(code, score=0.9)
     tag_papers([paper])
     retag_topics([retrieval.pk, agents.pk, code.pk])
 
     links = {link.topic.slug: link.source for link in paper.topic_links.select_related("topic")}
-    assert "retrieval-search" not in links
-    assert links["code-generation"] == PaperTopic.Source.EDITOR
-    assert links["agents"] == PaperTopic.Source.AUTO
+    assert "retrieval-and-rag" not in links
+    assert links["code-generation-and-software-agents"] == PaperTopic.Source.EDITOR
+    assert links["agents-and-tool-use"] == PaperTopic.Source.AUTO
 
 
 @pytest.mark.django_db
 def test_a_deactivated_topic_loses_its_automatic_assignments():
-    agents = Topic.objects.get(slug="agents")
+    agents = Topic.objects.get(slug="agents-and-tool-use")
     paper = Paper.objects.create(
         title="Web agents",
         title_key="web agents",

@@ -42,7 +42,7 @@ def test_a_tampered_link_is_not_found(client, papers, alice):
 def test_a_skipped_digest_has_no_page(client, papers):
     from tests.digest.conftest import make_reader
 
-    make_reader("carl@example.com", ["code-generation"])
+    make_reader("carl@example.com", ["code-generation-and-software-agents"])
     plan = digests.plan(NOW)
     dispatch.send_deliveries(plan.created, NOW)
 

@@ -32,7 +32,10 @@ def populate(count: int) -> list[str]:
     today = timezone.now().date()
     topics = [
         Topic.objects.get_or_create(slug=slug, defaults={"name": name})[0]
-        for slug, name in [("retrieval-search", "Retrieval and search"), ("agents", "Agents")]
+        for slug, name in [
+            ("retrieval-and-rag", "Retrieval and RAG"),
+            ("agents-and-tool-use", "Agents"),
+        ]
     ]
     papers = Paper.objects.bulk_create(
         Paper(title=f"Paper {n}", title_key=f"paper {n}", featured_on=today, upvotes=n,

@@ -69,7 +69,7 @@ def without_csrf(body: bytes) -> bytes:
 def signup_data(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "email": "erin@example.com",
-        "topics": ["llm-reasoning-rl", "retrieval-search"],
+        "topics": ["llm-reasoning-and-rl-post-training", "retrieval-and-rag"],
         "keywords": "",
         "frequency": "daily",
         "weekday": "0",
@@ -97,5 +97,7 @@ def make_subscriber(email: str, status: str, **fields: object) -> Subscriber:
         defaults |= {"unsubscribed_at": now - timedelta(days=2), "unsubscribe_reason": "one-click"}
     defaults.update(fields)
     subscriber = Subscriber.objects.create(email=email, status=status, **defaults)
-    subscriber.topics.set(Topic.objects.filter(slug__in=["llm-reasoning-rl", "retrieval-search"]))
+    subscriber.topics.set(
+        Topic.objects.filter(slug__in=["llm-reasoning-and-rl-post-training", "retrieval-and-rag"])
+    )
     return subscriber

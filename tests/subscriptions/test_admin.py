@@ -55,7 +55,7 @@ def test_filters_and_search(editor, everyone, query, expected):
 
 
 def test_filtering_by_topic(editor, everyone, alice):
-    agents = Topic.objects.get(slug="agents")
+    agents = Topic.objects.get(slug="agents-and-tool-use")
     alice.topics.add(agents)
 
     assert listed(editor.get(f"{reverse(CHANGELIST)}?topics__id__exact={agents.pk}")) == {"alice"}
@@ -91,7 +91,7 @@ def test_export_csv(editor, everyone):
         "dave@example.com",
     ]
     assert rows[0]["signup_ip"] == "198.51.100.7"
-    assert rows[0]["topics"] == "llm-reasoning-rl retrieval-search"
+    assert rows[0]["topics"] == "llm-reasoning-and-rl-post-training retrieval-and-rag"
 
 
 def test_the_consent_record_and_status_are_read_only(editor, alice):

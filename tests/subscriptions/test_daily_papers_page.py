@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -31,18 +32,23 @@ def papers():
             sources=["hf-page"],
             authors=["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"],
             abstract="We study heat.",
-            topics=["agents", "code-generation"],
+            topics=["agents-and-tool-use", "code-generation-and-software-agents"],
         ),
         "warm": paper(
             "Warm Paper",
             upvotes=40,
             arxiv_id="2511.00002",
             organization="Example Lab",
-            topics=["agents"],
+            topics=["agents-and-tool-use"],
         ),
         "pinned": paper("Pinned Paper", upvotes=1, pinned=True),
         "hidden": paper("Hidden Paper", upvotes=500, hidden=True),
-        "old": paper("Yesterday Paper", day=DAY - timedelta(days=1), upvotes=70, topics=["agents"]),
+        "old": paper(
+            "Yesterday Paper",
+            day=DAY - timedelta(days=1),
+            upvotes=70,
+            topics=["agents-and-tool-use"],
+        ),
         "older": paper("Older Paper", day=DAY - timedelta(days=3), upvotes=5),
     }
 
@@ -68,7 +74,8 @@ def test_each_paper_shows_link_upvotes_byline_date_topics_and_folded_abstract(cl
     assert "Ada Lovelace, Alan Turing, Grace Hopper and 1 more" in body
     assert "Example Lab" in body
     assert '<time datetime="2025-11-20">' in body
-    assert '<a href="/topics/code-generation/">Code generation</a>' in body
+    link = "/topics/code-generation-and-software-agents/"
+    assert f'<a href="{link}">Code generation and software agents</a>' in body
     assert "<details><summary>Abstract</summary><p>We study heat.</p></details>" in body
 
 
@@ -109,13 +116,13 @@ def test_an_empty_site_still_shows_the_form(client):
 
 
 def test_a_topic_page_lists_only_that_topic_and_preselects_it(client, papers):
-    body = client.get("/topics/agents/").content.decode()
+    body = client.get("/topics/agents-and-tool-use/").content.decode()
 
     assert titles(body) == ["Hot Paper", "Warm Paper"]
     assert 'href="?date=2025-11-19"' in body
-    assert 'name="topics" value="agents" id="id_topics_0" checked>' in body
+    assert re.search(r'name="topics" value="agents-and-tool-use" id="id_topics_\d+" checked>', body)
     assert body.count(" checked>") == 2  # the topic, and "daily"
-    assert 'aria-current="page">Agents<' in body
+    assert 'aria-current="page">Agents and tool use<' in body
 
 
 def test_an_unknown_topic_is_a_404(client):
@@ -128,7 +135,7 @@ def test_the_page_costs_the_same_queries_for_3_or_30_papers(
     with django_assert_num_queries(7):
         client.get("/")
     for i in range(30):
-        p = paper(f"Extra {i}", upvotes=i, topics=["agents", "retrieval-search"])
+        p = paper(f"Extra {i}", upvotes=i, topics=["agents-and-tool-use", "retrieval-and-rag"])
         PaperSnapshot.objects.create(paper=p, upvotes=i, taken_at=timezone.now())
 
     with django_assert_num_queries(7):
@@ -147,7 +154,7 @@ def test_trending_uses_snapshots_so_a_fast_riser_beats_a_bigger_total(client):
     assert titles(client.get("/").content.decode()) == ["Riser", "Steady"]
 
 
-@pytest.mark.parametrize("path", ["/", "/topics/agents/"])
+@pytest.mark.parametrize("path", ["/", "/topics/agents-and-tool-use/"])
 def test_the_pages_work_without_javascript(client, papers, path):
     body = client.get(path).content.decode()
 

@@ -31,7 +31,10 @@ def test_it_holds_every_stored_field_the_topics_and_the_consent_record(client, a
     for field in Subscriber._meta.concrete_fields:
         assert field.attname in data, field.attname
     assert data["email"] == "alice@example.com"
-    assert [t["slug"] for t in data["topics"]] == ["llm-reasoning-rl", "retrieval-search"]
+    assert [t["slug"] for t in data["topics"]] == [
+        "llm-reasoning-and-rl-post-training",
+        "retrieval-and-rag",
+    ]
     assert data["consent"] == {
         "signed_up_at": as_json(alice.signed_up_at),
         "signup_ip": "198.51.100.7",

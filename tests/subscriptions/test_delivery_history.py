@@ -21,8 +21,8 @@ def send_all() -> None:
 
 
 def test_a_day_without_a_digest_shows_why_on_the_preferences_page(client):
-    make_paper("A vision paper", "vision-multimodal")
-    carl = make_reader("carl@example.com", ["code-generation"])
+    make_paper("A vision paper", "vision-language-models")
+    carl = make_reader("carl@example.com", ["code-generation-and-software-agents"])
     send_all()
 
     page = client.get(carl.preferences_path()).content.decode()
@@ -32,8 +32,8 @@ def test_a_day_without_a_digest_shows_why_on_the_preferences_page(client):
 
 
 def test_a_sent_digest_is_listed_with_its_subject_and_a_view_link(client):
-    make_paper("Dense retrieval for long documents", "retrieval-search", upvotes=12)
-    alice = make_reader("alice@example.com", ["retrieval-search"])
+    make_paper("Dense retrieval for long documents", "retrieval-and-rag", upvotes=12)
+    alice = make_reader("alice@example.com", ["retrieval-and-rag"])
     send_all()
     delivery = alice.deliveries.get()
 
@@ -45,8 +45,8 @@ def test_a_sent_digest_is_listed_with_its_subject_and_a_view_link(client):
 
 
 def test_the_data_export_holds_each_digest_with_its_papers_and_reasons(client):
-    make_paper("Dense retrieval for long documents", "retrieval-search", upvotes=12)
-    alice = make_reader("alice@example.com", ["retrieval-search"])
+    make_paper("Dense retrieval for long documents", "retrieval-and-rag", upvotes=12)
+    alice = make_reader("alice@example.com", ["retrieval-and-rag"])
     send_all()
     url = alice.preferences_path() + "my-data.json"
 
@@ -59,6 +59,6 @@ def test_the_data_export_holds_each_digest_with_its_papers_and_reasons(client):
         {
             "title": "Dense retrieval for long documents",
             "url": "https://huggingface.co/papers?q=Dense+retrieval+for+long+documents",
-            "reason": "Retrieval and search · 12 upvotes",
+            "reason": "Retrieval and RAG · 12 upvotes",
         }
     ]

@@ -36,7 +36,10 @@ def test_a_new_address_becomes_pending_with_its_preferences_and_consent_record(c
 
     erin = Subscriber.objects.get(email="erin@example.com")
     assert erin.status == Subscriber.Status.PENDING
-    assert sorted(t.slug for t in erin.topics.all()) == ["llm-reasoning-rl", "retrieval-search"]
+    assert sorted(t.slug for t in erin.topics.all()) == [
+        "llm-reasoning-and-rl-post-training",
+        "retrieval-and-rag",
+    ]
     assert (erin.frequency, erin.weekday, erin.send_hour) == ("weekly", 4, 18)
     assert (erin.timezone, erin.max_papers, erin.keywords) == ("Europe/Berlin", 15, "diffusion")
     assert erin.signup_ip == "203.0.113.5"
@@ -155,11 +158,11 @@ def test_a_confirm_link_cannot_confirm_after_an_unsubscribe(client, outbox):
 
 
 def test_a_pending_address_signing_up_again_gets_a_new_link_and_new_choices(client, outbox, bob):
-    sign_up(client, email="bob@example.com", topics=["agents"], send_hour="9")
+    sign_up(client, email="bob@example.com", topics=["agents-and-tool-use"], send_hour="9")
 
     bob.refresh_from_db()
     assert bob.status == "pending"
-    assert [t.slug for t in bob.topics.all()] == ["agents"]
+    assert [t.slug for t in bob.topics.all()] == ["agents-and-tool-use"]
     assert bob.send_hour == 9
     assert len(outbox.to("bob@example.com")) == 1
     assert "/confirm/" in text_of(outbox.to("bob@example.com")[0])
@@ -168,13 +171,13 @@ def test_a_pending_address_signing_up_again_gets_a_new_link_and_new_choices(clie
 def test_an_active_subscriber_signing_up_again_gets_a_preferences_link_and_keeps_settings(
     client, outbox, alice
 ):
-    sign_up(client, email="alice@example.com", topics=["agents"], send_hour="3")
+    sign_up(client, email="alice@example.com", topics=["agents-and-tool-use"], send_hour="3")
 
     alice.refresh_from_db()
     assert alice.status == "active"
     assert [t.slug for t in alice.topics.order_by("slug")] == [
-        "llm-reasoning-rl",
-        "retrieval-search",
+        "llm-reasoning-and-rl-post-training",
+        "retrieval-and-rag",
     ]
     assert alice.send_hour == 7
     [message] = outbox.to("alice@example.com")
@@ -203,12 +206,12 @@ def test_an_unsubscribed_address_signing_up_again_starts_over_with_fresh_consent
 def test_addresses_that_bounced_or_complained_get_no_email_at_all(client, outbox, dave, status):
     Subscriber.objects.filter(pk=dave.pk).update(status=status)
 
-    sign_up(client, email="dave@example.com", topics=["agents"])
+    sign_up(client, email="dave@example.com", topics=["agents-and-tool-use"])
 
     dave.refresh_from_db()
     assert dave.status == status
     assert [t.slug for t in dave.topics.order_by("slug")] == [
-        "llm-reasoning-rl",
-        "retrieval-search",
+        "llm-reasoning-and-rl-post-training",
+        "retrieval-and-rag",
     ]
     assert len(outbox) == 0

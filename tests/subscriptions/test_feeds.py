@@ -17,7 +17,7 @@ DAY = date(2025, 11, 20)
 
 @pytest.fixture
 def papers():
-    agents = Topic.objects.get(slug="agents")
+    agents = Topic.objects.get(slug="agents-and-tool-use")
     made = []
     for i, (title, day, votes) in enumerate(
         [
@@ -60,7 +60,7 @@ def test_an_entry_links_to_the_paper_and_carries_abstract_authors_and_topics(cli
     assert entry.find(f"{ATOM}link").get("href") == "https://arxiv.org/abs/2511.00001"
     assert entry.find(f"{ATOM}summary").text == "About B."
     assert entry.find(f"{ATOM}id").text.startswith("tag:localhost,")
-    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["Agents"]
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["Agents and tool use"]
 
 
 def test_abstracts_are_plain_text_summaries_with_no_live_markup(client, papers):
@@ -87,7 +87,7 @@ def test_a_control_character_in_an_abstract_does_not_break_the_feed(client, pape
 
 
 def test_a_topic_feed_has_only_that_topic(client, papers):
-    response = client.get("/topics/agents/feed/")
+    response = client.get("/topics/agents-and-tool-use/feed/")
 
     assert entries(response) == ["B", "A"]
     root = ElementTree.fromstring(response.content)
@@ -100,4 +100,7 @@ def test_an_unknown_topic_feed_is_a_404(client):
 
 def test_the_pages_announce_their_feeds(client, papers):
     assert 'type="application/atom+xml"' in client.get("/").content.decode()
-    assert 'href="/topics/agents/feed/"' in client.get("/topics/agents/").content.decode()
+    assert (
+        'href="/topics/agents-and-tool-use/feed/"'
+        in client.get("/topics/agents-and-tool-use/").content.decode()
+    )

@@ -33,23 +33,25 @@ def test_switching_to_weekly_from_the_unsubscribe_page(client, alice):
 def test_dropping_a_topic_from_the_unsubscribe_page(client, alice):
     page = client.get(alice.unsubscribe_path()).content.decode()
 
-    client.post(form_action(page, "Drop a topic"), {"topic": "retrieval-search"})
+    client.post(form_action(page, "Drop a topic"), {"topic": "retrieval-and-rag"})
 
-    assert [t.slug for t in alice.topics.all()] == ["llm-reasoning-rl"]
+    assert [t.slug for t in alice.topics.all()] == ["llm-reasoning-and-rl-post-training"]
     assert Subscriber.objects.get(pk=alice.pk).status == "active"
 
 
 def test_the_last_topic_cannot_be_dropped(client, alice):
-    alice.topics.set(alice.topics.filter(slug="llm-reasoning-rl"))
+    alice.topics.set(alice.topics.filter(slug="llm-reasoning-and-rl-post-training"))
 
-    response = client.post(alice.preferences_path() + "drop-topic/", {"topic": "llm-reasoning-rl"})
+    response = client.post(
+        alice.preferences_path() + "drop-topic/", {"topic": "llm-reasoning-and-rl-post-training"}
+    )
 
-    assert [t.slug for t in alice.topics.all()] == ["llm-reasoning-rl"]
+    assert [t.slug for t in alice.topics.all()] == ["llm-reasoning-and-rl-post-training"]
     assert "at least one" in client.get(response["Location"]).content.decode()
 
 
 def test_the_drop_option_is_not_offered_with_a_single_topic(client, alice):
-    alice.topics.set(alice.topics.filter(slug="llm-reasoning-rl"))
+    alice.topics.set(alice.topics.filter(slug="llm-reasoning-and-rl-post-training"))
 
     assert "Drop a topic" not in client.get(alice.unsubscribe_path()).content.decode()
 

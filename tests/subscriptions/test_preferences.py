@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def preferences_data(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "email": "alice@example.com",
-        "topics": ["agents", "code-generation"],
+        "topics": ["agents-and-tool-use", "code-generation-and-software-agents"],
         "keywords": "tool use",
         "frequency": "weekly",
         "weekday": "2",
@@ -34,8 +34,10 @@ def test_the_page_shows_the_current_choices(client, alice):
     body = client.get(alice.preferences_path()).content.decode()
 
     assert 'value="alice@example.com"' in body
-    assert re.search(r'value="llm-reasoning-rl" id="id_topics_\d+" checked>', body)
-    assert not re.search(r'value="agents" id="id_topics_\d+" checked>', body)
+    assert re.search(
+        r'value="llm-reasoning-and-rl-post-training" id="id_topics_\d+" checked>', body
+    )
+    assert not re.search(r'value="agents-and-tool-use" id="id_topics_\d+" checked>', body)
     assert 'value="Europe/Berlin"' in body
     assert "No digests yet" in body
 
@@ -45,7 +47,10 @@ def test_saving_changes_every_choice(client, alice):
 
     alice.refresh_from_db()
     assert response.status_code == 302
-    assert sorted(t.slug for t in alice.topics.all()) == ["agents", "code-generation"]
+    assert sorted(t.slug for t in alice.topics.all()) == [
+        "agents-and-tool-use",
+        "code-generation-and-software-agents",
+    ]
     assert (alice.frequency, alice.weekday, alice.send_hour) == ("weekly", 2, 20)
     assert (alice.timezone, alice.max_papers, alice.keywords) == ("Asia/Tokyo", 25, "tool use")
     assert alice.status == "active"

@@ -105,7 +105,7 @@ def test_weekday_may_be_left_out_for_daily_digests(client):
 
 
 def test_a_huge_request_is_refused_without_a_server_error(client):
-    data = signup_data(topics=["llm-reasoning-rl"] * 2000)
+    data = signup_data(topics=["llm-reasoning-and-rl-post-training"] * 2000)
 
     response = client.post(SUBSCRIBE, data)
 

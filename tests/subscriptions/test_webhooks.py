@@ -253,10 +253,12 @@ def test_a_mailgun_permanent_failure_marks_the_subscriber_bounced(post, alice):
 
 
 def test_after_a_mailgun_permanent_failure_send_digests_sends_that_person_nothing(post, outbox):
-    make_paper("ZeroSearch: search without searching", "retrieval-search", upvotes=41)
-    make_paper("Fresh retrieval paper of the 27th", "retrieval-search", day=DAY + timedelta(days=1))
-    grace = make_reader("grace@example.com", ["retrieval-search"])
-    make_reader("frank@example.com", ["retrieval-search"])  # the control: still mailed
+    make_paper("ZeroSearch: search without searching", "retrieval-and-rag", upvotes=41)
+    make_paper(
+        "Fresh retrieval paper of the 27th", "retrieval-and-rag", day=DAY + timedelta(days=1)
+    )
+    grace = make_reader("grace@example.com", ["retrieval-and-rag"])
+    make_reader("frank@example.com", ["retrieval-and-rag"])  # the control: still mailed
     call_command("send_digests", "--now", "2026-11-26T08:00:00+00:00")
     assert len(outbox.to("grace@example.com")) == 1
     delivery = Delivery.objects.get(subscriber=grace)

@@ -15,9 +15,14 @@ from digest.models import Delivery, Paper, Topic
 from subscriptions.models import Subscriber
 
 DEMO = [
-    ("ada@demo.example", ["zero-shot-learning", "retrieval-search"], "", 10),
-    ("grace@demo.example", ["llm-reasoning-rl", "code-generation"], "verifier", 5),
-    ("alan@demo.example", ["efficient-training-memory", "zeroth-order-optimization"], "", 8),
+    ("ada@demo.example", ["zero-shot-learning", "retrieval-and-rag"], "", 10),
+    (
+        "grace@demo.example",
+        ["llm-reasoning-and-rl-post-training", "code-generation-and-software-agents"],
+        "verifier",
+        5,
+    ),
+    ("alan@demo.example", ["efficient-training-and-inference", "zeroth-order-optimization"], "", 8),
 ]
 
 
