@@ -149,16 +149,16 @@ class TopicWeights:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> TopicWeights | None:
         """None for an empty or malformed value: such a topic is tagged by keywords alone."""
+        terms, title_terms = data.get("terms", {}), data.get("title_terms", {})
+        if not isinstance(terms, Mapping) or not isinstance(title_terms, Mapping):
+            return None
         try:
             return cls(
                 bias=float(data["bias"]),  # type: ignore[arg-type]
                 keyword_title=float(data.get("keyword_title", 0.0)),  # type: ignore[arg-type]
                 keyword_abstract=float(data.get("keyword_abstract", 0.0)),  # type: ignore[arg-type]
-                terms={_term(k): float(v) for k, v in dict(data.get("terms", {})).items()},  # type: ignore[call-overload]
-                title_terms={
-                    _term(k): float(v)
-                    for k, v in dict(data.get("title_terms", {})).items()  # type: ignore[call-overload]
-                },
+                terms={_term(k): float(v) for k, v in terms.items()},
+                title_terms={_term(k): float(v) for k, v in title_terms.items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
