@@ -6,18 +6,19 @@ Two ways, per topic:
   linear classifier over the paper's words, title words and the topic's keyword hits
   (`digest/topic_model.py`), fitted on papers a person labelled. The paper gets the topic
   when the classifier's probability reaches `topic_model.ASSIGN_PROBABILITY`.
-- **Keywords and description** (a topic an editor just created, with no weights yet): a
-  keyword in the title, two distinct keywords in the abstract, or a text similar enough to
-  the topic's name, description and keywords:
+- **Keywords** (a topic an editor just created, with no weights yet): a keyword in the
+  title, or two distinct keywords in the abstract:
 
     evidence = KEYWORD_TITLE * title_hit + KEYWORD_ABSTRACT * distinct_abstract_keywords
-               + SIMILARITY_WEIGHT * cosine
     score    = 1 - exp(-evidence)          # in [0, 1), keeps the order where min(1, …) would tie
 
-  tagged when evidence >= ASSIGN_THRESHOLD or the cosine alone reaches SIMILARITY_THRESHOLD.
-  The cosine is between TF-IDF vectors (scikit-learn, English stop words, unigrams,
-  sublinear term frequency), with IDF fitted on the papers being tagged plus the topic texts
-  and, for small runs, a background sample of recent papers.
+  tagged when evidence >= ASSIGN_THRESHOLD. One passing mention in an abstract is not enough.
+- **Description** (a topic with neither weights nor keywords): a text similar enough to the
+  topic's name and description, cosine >= SIMILARITY_THRESHOLD between TF-IDF vectors
+  (scikit-learn, English stop words, unigrams, sublinear term frequency), with IDF fitted on
+  the papers being tagged plus the topic texts and, for small runs, a background sample of
+  recent papers. It is the only path that tokenizes the papers a second time, so it runs
+  only when such a topic exists.
 
 A paper no topic reached still gets its most likely learned topic when that is at least
 FALLBACK_PROBABILITY: a reader of the field would rather see it there than nowhere, and an
@@ -208,7 +209,10 @@ class Tagger:
         self.topics = list(topics)
         self.keywords = KeywordIndex(self.topics)
         self.learned = LinearTagger({t.id: t.weights for t in self.topics if t.weights})
-        self.by_rule = [t for t in self.topics if not t.weights]
+        unfitted = [t for t in self.topics if not t.weights]
+        self.by_keywords = [t for t in unfitted if t.keywords]
+        # A topic with neither weights nor keywords has only its name and description.
+        self.by_description = [t for t in unfitted if not t.keywords]
 
     def scores(
         self, texts: Sequence[tuple[str, str]], background: Sequence[str] = ()
@@ -216,7 +220,7 @@ class Tagger:
         """For each (title, abstract): {topic id: score} for the topics that fit."""
         if not self.topics or not texts:
             return [{} for _ in texts]
-        similarity = self._similarity(texts, background) if self.by_rule else None
+        similarity = self._similarity(texts, background) if self.by_description else None
         analysed = [analyse(self.keywords, title, abstract) for title, abstract in texts]
         learned = self.learned.topics
         matrix = self.learned.probabilities_many([a[0] for a in analysed]) if learned else None
@@ -229,16 +233,17 @@ class Tagger:
             for topic_id, p in probabilities.items():
                 if p >= topic_model.ASSIGN_PROBABILITY:
                     found[topic_id] = round(p, 3)
-            for col, topic in enumerate(self.by_rule):
+            for topic in self.by_keywords:
+                evidence = KEYWORD_TITLE * bool(in_title.get(topic.id)) + KEYWORD_ABSTRACT * len(
+                    in_abstract.get(topic.id, ())
+                )
+                if evidence >= ASSIGN_THRESHOLD:
+                    found[topic.id] = round(1.0 - math.exp(-evidence), 3)
+            for col, topic in enumerate(self.by_description):
                 assert similarity is not None
                 cosine = float(similarity[row, col])
-                evidence = (
-                    KEYWORD_TITLE * bool(in_title.get(topic.id))
-                    + KEYWORD_ABSTRACT * len(in_abstract.get(topic.id, ()))
-                    + SIMILARITY_WEIGHT * cosine
-                )
-                if evidence >= ASSIGN_THRESHOLD or cosine >= SIMILARITY_THRESHOLD:
-                    found[topic.id] = round(1.0 - math.exp(-evidence), 3)
+                if cosine >= SIMILARITY_THRESHOLD:
+                    found[topic.id] = round(1.0 - math.exp(-SIMILARITY_WEIGHT * cosine), 3)
             if not found and probabilities:
                 best, p = max(probabilities.items(), key=lambda item: item[1])
                 if p >= FALLBACK_PROBABILITY:
@@ -253,7 +258,7 @@ class Tagger:
         # keyword phrases already carry the multi-word evidence.
         vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float64)
         documents = [f"{title}. {abstract}" for title, abstract in texts]
-        topic_docs = [t.document for t in self.by_rule]
+        topic_docs = [t.document for t in self.by_description]
         # One pass over all texts: fitting and transforming separately tokenizes twice.
         matrix = vectorizer.fit_transform([*documents, *topic_docs, *background])
         papers = matrix[: len(documents)]
@@ -283,7 +288,7 @@ def tag_papers(papers: Sequence[Paper], topics: Sequence[TopicText] | None = Non
         return 0
     tagger = Tagger(topics)
     background: list[str] = []
-    if len(papers) < BACKGROUND_MIN_DOCS:
+    if len(papers) < BACKGROUND_MIN_DOCS and tagger.by_description:
         ids = [p.pk for p in papers]
         background = [
             f"{title}. {abstract}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digest.models import Paper, PaperTopic, Topic
+from digest.topic_model import TopicWeights
 from digest.topics import KeywordIndex, Tagger, TopicText, retag_topics, tag_papers
 
 
@@ -27,14 +28,19 @@ def test_keywords_with_inner_capitals_are_names_matched_as_written():
     assert found("a rag doll", "RAG") == set()
 
 
-def test_a_keyword_in_the_title_outweighs_one_in_the_abstract():
-    tagger = Tagger([TopicText(1, "Retrieval", "", ("retrieval",))])
+def test_a_keyword_in_the_title_outweighs_two_in_the_abstract():
+    tagger = Tagger([TopicText(1, "Retrieval", "", ("retrieval", "reranking"))])
 
-    in_title, in_abstract = tagger.scores(
-        [("Dense retrieval at scale", "We study search."), ("A study", "We use retrieval.")]
+    in_title, in_abstract, once = tagger.scores(
+        [
+            ("Dense retrieval at scale", "We study search."),
+            ("A study", "We use retrieval and reranking."),
+            ("A study", "We use retrieval."),
+        ]
     )
 
     assert in_title[1] > in_abstract[1] > 0
+    assert once == {}  # one passing mention in an abstract is not enough
 
 
 def test_a_paper_matching_nothing_gets_no_topic():
@@ -110,3 +116,19 @@ def test_a_deactivated_topic_loses_its_automatic_assignments():
     retag_topics([agents.pk])
 
     assert not paper.topic_links.filter(topic=agents).exists()
+
+
+def test_a_phrase_matches_with_a_space_or_hyphen_between_its_words_and_a_plural_end():
+    assert found("Mixture-of-experts layers", "mixture of experts") == {"mixtureofexperts"}
+    assert found("two mixture of expert models", "mixture of experts") == set()
+    assert found("we train reward models", "reward model") == {"rewardmodel"}
+    assert found("reward, model", "reward model") == set()
+    assert found("a reward model.", "reward model") == {"rewardmodel"}
+
+
+def test_a_learned_topic_with_no_topic_reaching_its_bar_still_gives_the_paper_its_best_guess():
+    weights = TopicWeights(bias=-1.2, terms={"robot": 1.0})
+    tagger = Tagger([TopicText(1, "Robots", "", (), weights)])
+
+    assert list(tagger.scores([("A robot", "It moves.")])[0]) == [1]  # p 0.35: below 0.5
+    assert tagger.scores([("A poem", "About the sea.")]) == [{}]  # p 0.23: below 0.3 too
