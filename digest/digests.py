@@ -80,9 +80,10 @@ def plan(now: datetime) -> Plan:
 
 
 def requeue_expired(now: datetime) -> int:
-    """Deliveries whose sender died mid-send (lease over, never finished) go back in line."""
+    """Deliveries whose sender died mid-send (lease over, never finished) go back in line,
+    marked as having no send task, so that the same pass queues one for them."""
     return Delivery.objects.filter(status=Delivery.Status.SENDING, lease_until__lt=now).update(
-        status=Delivery.Status.QUEUED, lease_until=None, updated_at=now
+        status=Delivery.Status.QUEUED, lease_until=None, enqueued_at=None, updated_at=now
     )
 
 

@@ -1,15 +1,28 @@
-"""Sending planned deliveries: claim, choose, build, send, record; exactly once.
+"""Sending planned deliveries: claim, choose, build, send, record.
 
-- A delivery is claimed by a compare-and-swap update (queued -> sending, with a lease), so
-  two workers, or one task delivered twice, never both send it; a sent delivery is never
-  claimed again. A worker that dies mid-send leaves its claims to expire; the planner puts
-  them back in line (digests.requeue_expired).
-- Each message is recorded as sent the moment the provider accepts it, not at the end of
-  the batch, so a crash loses at most the message in flight, and that one is sent again
-  with the same Message-ID.
-- Transient failures (the provider's 5xx or 429, timeouts, dropped connections) go back to
-  the queue with exponential backoff and jitter, up to SEND_MAX_ATTEMPTS; permanent ones
-  (an invalid or refused address) fail the delivery and mark the subscriber bounced.
+What is guaranteed, counted at the provider:
+
+- **Without a crash, nobody gets a digest twice.** A delivery is claimed by a
+  compare-and-swap update (queued -> sending, with a lease), so two workers, or one task
+  delivered twice, never both send it, and a sent delivery is never claimed again.
+- **A crashed worker re-sends at most the one message it had in flight.** Each message is
+  recorded as sent, in one single-row update, before the next one is handed over. A worker
+  killed at any instant leaves at most one message that the provider accepted and we did
+  not record: when its claims' lease ends, whoever claims them again (the planner's
+  recovery, or the dead worker's own task coming back from Redis) sends that one again,
+  with the same Message-ID, and nothing else twice. Nobody is missed: every claim either
+  ends recorded or expires and goes back in line.
+- **None at all where the provider deduplicates**: each message carries its delivery's own
+  idempotency key, and Resend (the one supported provider that honours one) drops a second
+  request with the same key within 24 hours. See README, "Sending: what is guaranteed".
+
+On PostgreSQL the per-message update commits with synchronous_commit off (one SET per
+batch): a worker crash cannot lose a committed update, a database server crash can lose
+the last fraction of a second of them, which would be sent again.
+
+Transient failures (the provider's 5xx or 429, timeouts, dropped connections) go back to
+the queue with exponential backoff and jitter, up to SEND_MAX_ATTEMPTS; permanent ones (an
+invalid or refused address) fail the delivery and mark the subscriber bounced.
 """
 
 from __future__ import annotations
@@ -19,14 +32,15 @@ import random
 import smtplib
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,14 +54,6 @@ from subscriptions.models import Subscriber
 log = logging.getLogger(__name__)
 
 TRANSIENT = "transient"
-# Sent messages are recorded in bulk every RECORD_EVERY messages or RECORD_SECONDS, which
-# keeps a batch to a dozen queries; it bounds what a crash can make us send twice.
-RECORD_EVERY = 250
-RECORD_SECONDS = 2.0
-SENT_FIELDS = [
-    "status", "subject", "message_id", "sent_at", "attempts", "lease_until",
-    "next_attempt_at", "last_error", "updated_at",
-]  # fmt: skip
 PERMANENT = "permanent"
 
 
@@ -93,17 +99,25 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(base, 3600) * random.uniform(0.5, 1.5))
 
 
+def claimable(now: datetime) -> Q:
+    """Queued and past any backoff, or held by a sender whose lease ran out (it died)."""
+    queued = Q(status=Delivery.Status.QUEUED) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    return queued | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
+
+
 def claim_many(delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> list[int]:
-    """queued -> sending, once per delivery and only when any backoff is over: whoever
-    wins this update sends it. Two queries per batch; rows another worker holds are skipped."""
+    """-> sending, once per delivery: whoever wins this update sends it. A task that comes
+    back from the broker after its worker died takes its expired claims back this way. Two
+    queries per batch; rows another worker holds are skipped."""
     with transaction.atomic():
         ready = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=delivery_ids, status=Delivery.Status.QUEUED)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(claimable(now), pk__in=delivery_ids)
             .values_list("pk", flat=True)
         )
-        Delivery.objects.filter(pk__in=ready, status=Delivery.Status.QUEUED).update(
+        Delivery.objects.filter(claimable(now), pk__in=ready).update(
             status=Delivery.Status.SENDING, lease_until=now + lease, updated_at=now
         )
     return ready
@@ -140,8 +154,6 @@ class _Batch:
         self.deliveries = list(
             Delivery.objects.filter(pk__in=claimed).select_related("subscriber").order_by("pk")
         )
-        self.sent_rows: list[Delivery] = []
-        self.flushed_at = time.monotonic()
 
     def run(self) -> None:
         ready = self._choose()
@@ -156,10 +168,10 @@ class _Batch:
                 _failed(delivery, exc, self.outcome, self.now)
             return
         try:
-            for delivery, reader, items in ready:
-                self._send(delivery, reader, items, connection)
+            with _fast_commits():
+                for delivery, reader, items in ready:
+                    self._send(delivery, reader, items, connection)
         finally:
-            self._flush()
             try:
                 connection.close()
             except Exception:
@@ -274,28 +286,37 @@ class _Batch:
         except Exception as exc:  # recorded on the row and retried or failed, never swallowed
             _failed(delivery, exc, self.outcome, self.now)
             return
-        delivery.status = Delivery.Status.SENT
-        delivery.subject = message.subject[:255]
-        delivery.message_id = sent_message_id(message)[:255]
-        delivery.sent_at = timezone.now()
-        delivery.attempts += 1
-        delivery.lease_until = delivery.next_attempt_at = None
-        delivery.last_error = ""
-        delivery.updated_at = delivery.sent_at
-        self.sent_rows.append(delivery)
+        # Recorded before the next message is handed over: a crash from here on re-sends
+        # nothing, and one before it re-sends only this message.
+        sent_at = timezone.now()
+        recorded = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.SENT, subject=message.subject[:255],
+            message_id=sent_message_id(message)[:255], sent_at=sent_at,
+            attempts=delivery.attempts + 1, lease_until=None, next_attempt_at=None,
+            last_error="", updated_at=sent_at,
+        )  # fmt: skip
+        if not recorded:
+            # The lease ran out while this batch was still sending (a stalled provider):
+            # someone else may have claimed and sent it as well.
+            log.warning("delivery %s was sent after its claim expired", delivery.pk)
         self.outcome.sent += 1
-        if (
-            len(self.sent_rows) >= RECORD_EVERY
-            or time.monotonic() - self.flushed_at > RECORD_SECONDS
-        ):
-            self._flush()
 
-    def _flush(self) -> None:
-        """Record what the provider accepted. A crash before this re-sends at most these
-        messages, with their same Message-IDs."""
-        bulk_update_rows(self.sent_rows, SENT_FIELDS)
-        self.sent_rows = []
-        self.flushed_at = time.monotonic()
+
+@contextmanager
+def _fast_commits() -> Iterator[None]:
+    """On PostgreSQL, commit the batch's per-message records without waiting for the WAL
+    to reach the disk: a worker that dies cannot lose them (the server has them), only a
+    crash of the database server could lose the last fraction of a second."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
 
 
 def sent_message_id(message: object) -> str:
@@ -373,25 +394,39 @@ def task_limits(count: int) -> dict[str, float]:
     return {"soft_time_limit": lease - 2 * margin, "time_limit": lease - margin}
 
 
-def plan_and_enqueue(now: datetime) -> tuple[int, int]:
-    """The beat job: plan due digests, then queue send tasks of SEND_BATCH_SIZE deliveries
-    once the plan is committed. Returns (planned, queued)."""
+def plan_and_enqueue(now: datetime, enqueue: Callable[[list[int]], None]) -> tuple[int, int]:
+    """The beat job: plan due digests, then hand the deliveries that need a send task to
+    `enqueue`, in chunks of SEND_BATCH_SIZE, once the plan is committed. Returns (planned,
+    queued)."""
     from digest import digests
-    from digest.tasks import send_batch
 
     with transaction.atomic():
         plan = digests.plan(now)
-        ids = needing_a_task(now)
-        Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-        chunks = batches(ids)
+        queued = _enqueue_needed(now, enqueue)
+    log.info("plan_digests planned=%d queued=%d", len(plan.created), queued)
+    return len(plan.created), queued
 
-        def enqueue() -> None:
-            for chunk in chunks:
-                send_batch.apply_async(args=[chunk], **task_limits(len(chunk)))
 
-        transaction.on_commit(enqueue)
-    log.info("plan_digests planned=%d queued=%d tasks=%d", len(plan.created), len(ids), len(chunks))
-    return len(plan.created), len(ids)
+def recover(now: datetime, enqueue: Callable[[list[int]], None]) -> tuple[int, int]:
+    """The minute job: claims of senders that died go back in line, and every delivery
+    waiting without a live send task gets one. Two indexed queries when all is well, so it
+    can run far more often than planning. Returns (requeued, queued)."""
+    from digest import digests
+
+    with transaction.atomic():
+        requeued = digests.requeue_expired(now)
+        queued = _enqueue_needed(now, enqueue)
+    if requeued or queued:
+        log.info("recover_sends requeued=%d queued=%d", requeued, queued)
+    return requeued, queued
+
+
+def _enqueue_needed(now: datetime, enqueue: Callable[[list[int]], None]) -> int:
+    ids = needing_a_task(now)
+    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    for chunk in batches(ids):
+        transaction.on_commit(lambda chunk=chunk: enqueue(chunk))
+    return len(ids)
 
 
 def mark_enqueued(ids: Sequence[int], now: datetime | None = None) -> None:

@@ -1,7 +1,8 @@
-"""The embedded email backend: one .eml file per message under OUTBOX_DIR."""
+"""The embedded email backend: one .eml file per message handed over, under OUTBOX_DIR."""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Sequence
@@ -13,23 +14,24 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
 
-def _file_name(message: EmailMessage) -> str:
-    """Named by Message-ID when the message has one, so that the same message handed over
-    twice (a retry after a crash) is one file, as a mail provider that dedupes by
-    Message-ID would keep one copy; otherwise by time."""
+def _file_stem(message: EmailMessage) -> str:
+    """Named by Message-ID when the message has one, so a person can find a delivery's
+    message; otherwise by time."""
     message_id = message.extra_headers.get("Message-ID", "")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", message_id.strip("<>"))[:150]
     if safe:
-        return f"{safe}.eml"
+        return safe
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    return f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+    return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
 class OutboxBackend(BaseEmailBackend):
-    """Writes each message as its own .eml file, ready to open in any mail client.
+    """Writes each message handed over as its own .eml file, ready to open in any mail client.
 
-    Django's file backend appends a whole session to one log file; one file per
-    message is what a person wants to open and what tests want to count.
+    Every hand-over is a file, as every request to a provider is a message delivered: the
+    same Message-ID handed over twice leaves `<id>.eml` and `<id>.2.eml`, so a test that
+    counts files counts what a reader would have received (providers do not deduplicate by
+    Message-ID). Django's file backend appends a whole session to one log file instead.
     """
 
     def __init__(self, *args: object, outbox_dir: str | Path | None = None, **kwargs: object):
@@ -44,10 +46,25 @@ class OutboxBackend(BaseEmailBackend):
         for message in email_messages:
             if not message.recipients():
                 continue
-            path = self.outbox_dir / _file_name(message)
-            tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
+            stem = _file_stem(message)
+            tmp = self.outbox_dir / f"{stem}.{uuid.uuid4().hex[:8]}.tmp"
             tmp.write_bytes(message.message().as_bytes(linesep="\n"))
-            # Rename is atomic: a reader never sees half a message.
-            tmp.rename(path)
+            self._publish(tmp, stem)
             sent += 1
         return sent
+
+    def _publish(self, tmp: Path, stem: str) -> None:
+        """Give the file its first free name. A hard link fails if the name is taken, so two
+        processes handing over the same message at once still leave two files, and a
+        reader never sees half a message."""
+        try:
+            for n in range(1, 10_000):
+                name = f"{stem}.eml" if n == 1 else f"{stem}.{n}.eml"
+                try:
+                    os.link(tmp, self.outbox_dir / name)
+                    return
+                except FileExistsError:
+                    continue
+            raise OSError(f"too many copies of {stem} in {self.outbox_dir}")
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -134,9 +134,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers an unacknowledged task after this long; retries and the planner's
-# re-queueing stay well inside it, so no task is ever scheduled past it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# CELERY_BROKER_TRANSPORT_OPTIONS (Redis's visibility timeout) is set with the send lease
+# below: a task whose worker died comes back from Redis after it.
 
 # --- Email -------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Daily Papers <papers@localhost>")
@@ -187,10 +186,16 @@ SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 50.0, minimum=0.1)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 6, minimum=1)
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.01)
-SEND_LEASE_SECONDS = env_float("SEND_LEASE_SECONDS", 600.0, minimum=1)
+# How long a claim holds at least (longer for a batch that needs it at SEND_RATE_PER_SECOND):
+# after a worker dies, its digests wait about this long, then go out again.
+SEND_LEASE_SECONDS = env_float("SEND_LEASE_SECONDS", 120.0, minimum=1)
 # A queued delivery whose task has not run this long after being enqueued is enqueued again
-# by the planner (a lost task); the claim makes a duplicate task harmless.
-SEND_REENQUEUE_SECONDS = env_float("SEND_REENQUEUE_SECONDS", 1800.0, minimum=1)
+# (a lost task); the claim makes a duplicate task harmless.
+SEND_REENQUEUE_SECONDS = env_float("SEND_REENQUEUE_SECONDS", 600.0, minimum=1)
+# Redis hands an unacknowledged task (its worker died) to another worker after this long:
+# two leases, so the task finds its claims expired and sends them itself; never hours later
+# when the recovery already sent them and a stale task would only compete.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(60.0, 2 * SEND_LEASE_SECONDS)}
 # An explicit backend class, overriding EMAIL_PROVIDER (fault-injection tests use it).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", EMAIL_BACKEND)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from digest import dispatch, profiles, topics
@@ -30,15 +31,28 @@ def ingest_feeds() -> None:
             log.warning("ingest failed: %s", exc)
 
 
-# A retry further out than this is left to the planner, which runs every 10 minutes: a
-# countdown must stay well inside the broker's visibility timeout (an hour on Redis).
-MAX_RETRY_COUNTDOWN = 15 * 60
-
-
 @shared_task(ignore_result=True)
 def plan_digests() -> None:
     """Every 10 minutes (django-celery-beat): plan due digests and queue their sending."""
-    dispatch.plan_and_enqueue(timezone.now())
+    dispatch.plan_and_enqueue(timezone.now(), enqueue_send)
+
+
+@shared_task(ignore_result=True)
+def recover_sends() -> None:
+    """Every minute (django-celery-beat): claims of dead senders go back in line and get a
+    send task, so a crash delays digests by about a lease, not until the next plan."""
+    dispatch.recover(timezone.now(), enqueue_send)
+
+
+def enqueue_send(delivery_ids: list[int]) -> None:
+    send_batch.apply_async(args=[delivery_ids], **dispatch.task_limits(len(delivery_ids)))
+
+
+def max_retry_countdown() -> float:
+    """A retry further out than this is left to recover_sends: a countdown must stay well
+    inside the broker's visibility timeout, or Redis hands the waiting task to another
+    worker before it is due."""
+    return settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 2
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
@@ -49,8 +63,8 @@ def send_batch(self, delivery_ids: list[int]) -> None:
     if not outcome.retry or self.request.is_eager or outcome.retry_at is None:
         return
     countdown = max(0.0, (outcome.retry_at - timezone.now()).total_seconds())
-    if countdown > MAX_RETRY_COUNTDOWN:
-        return  # the planner queues them again once their backoff is over
+    if countdown > max_retry_countdown():
+        return  # recover_sends queues them again once their backoff is over
     dispatch.mark_enqueued(outcome.retry)
     raise self.retry(
         args=[outcome.retry], countdown=countdown, **dispatch.task_limits(len(outcome.retry))

@@ -11,7 +11,7 @@ from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRe
 from django.conf import settings
 from django.utils import timezone
 
-from digest import digests, dispatch
+from digest import digests, dispatch, tasks
 from digest.models import Delivery
 from subscriptions.models import Subscriber, Suppression
 from tests.digest.conftest import make_reader
@@ -45,14 +45,96 @@ def test_a_delivery_sent_twice_in_a_row_goes_out_once(papers, alice):
     assert len(outbox_files()) == 1
 
 
-def test_the_same_message_handed_to_the_outbox_twice_is_one_file(papers, alice):
+def test_the_same_message_handed_to_the_outbox_twice_is_two_files(papers, alice):
     [delivery_id] = planned()
     dispatch.send_deliveries([delivery_id], NOW)
     message = digests.delivery_message(Delivery.objects.get(pk=delivery_id))
 
     message.send()
 
-    assert len(outbox_files()) == 1
+    # A provider would deliver both copies: the outbox keeps both, so tests can count them.
+    assert [f.name.count(".eml") for f in outbox_files()] == [1, 1]
+    assert len(outbox_files()) == 2
+
+
+@pytest.fixture
+def crashing(settings):
+    from tests.support.crashing_backend import CrashingOutbox
+
+    settings.EMAIL_BACKEND = "tests.support.crashing_backend.CrashingOutbox"
+    CrashingOutbox.handed_over = []
+    CrashingOutbox.unrecorded_at_handover = []
+    CrashingOutbox.die_after = None
+    return CrashingOutbox
+
+
+def readers(count: int) -> list[Subscriber]:
+    return [make_reader(f"r{n}@example.com", ["retrieval-and-rag"]) for n in range(count)]
+
+
+def received_per_address() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path in outbox_files():
+        to = next(line for line in path.read_text().splitlines() if line.startswith("To: "))
+        counts[to[4:]] = counts.get(to[4:], 0) + 1
+    return counts
+
+
+def test_each_message_is_recorded_as_sent_before_the_next_is_handed_over(papers, crashing):
+    readers(6)
+
+    outcome = dispatch.send_deliveries(planned(), NOW)
+
+    assert outcome.sent == 6
+    assert len(crashing.handed_over) == 6
+    assert crashing.unrecorded_at_handover == []
+
+
+def test_a_worker_killed_right_after_a_hand_over_re_sends_only_that_message(papers, crashing):
+    from tests.support.crashing_backend import WorkerKilled
+
+    people = readers(8)
+    ids = planned()
+    crashing.die_after = 3
+
+    with pytest.raises(WorkerKilled):
+        dispatch.send_deliveries(ids, NOW)
+    crashing.die_after = None
+    # The lease runs out; the task comes back from the broker (or recovery queues it again).
+    later = NOW + dispatch.lease_for(len(ids)) + timedelta(seconds=1)
+    dispatch.send_deliveries(ids, later)
+
+    received = received_per_address()
+    assert set(received) == {p.email for p in people}, "nobody is missed"
+    assert sorted(received.values()) == [1] * 7 + [2], "only the message in flight twice"
+    assert Delivery.objects.filter(status="sent").count() == 8
+
+
+def test_sending_costs_one_write_per_message_and_a_dozen_queries_per_batch(
+    papers, django_assert_max_num_queries
+):
+    readers(40)
+    ids = planned()
+
+    with django_assert_max_num_queries(40 + 15):
+        outcome = dispatch.send_deliveries(ids, NOW)
+
+    assert outcome.sent == 40
+
+
+def test_recovery_queues_a_dead_workers_deliveries_once_their_lease_is_over(
+    papers, alice, django_capture_on_commit_callbacks
+):
+    [delivery_id] = planned()
+    dispatch.mark_enqueued([delivery_id], NOW)
+    dispatch.claim_many([delivery_id], NOW, timedelta(minutes=2))
+    queued: list[list[int]] = []
+
+    assert dispatch.recover(NOW + timedelta(minutes=1), queued.append) == (0, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.recover(NOW + timedelta(minutes=3), queued.append) == (1, 1)
+
+    assert queued == [[delivery_id]]
 
 
 def test_a_transient_failure_goes_back_in_line_with_a_backoff(papers, alice, settings, monkeypatch):
@@ -157,7 +239,7 @@ def test_plan_and_enqueue_sends_everything_in_process_without_a_broker(
     make_reader("bea@example.com", ["zero-shot-learning"])
 
     with django_capture_on_commit_callbacks(execute=True):
-        planned_count, queued = dispatch.plan_and_enqueue(NOW)
+        planned_count, queued = dispatch.plan_and_enqueue(NOW, tasks.enqueue_send)
 
     assert (planned_count, queued) == (2, 2)
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}

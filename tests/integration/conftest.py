@@ -1,5 +1,5 @@
-"""Real services for the integration tests: a Redis server and Celery worker processes,
-against the PostgreSQL test database.
+"""Real services for the integration tests: a Redis server, Celery worker processes and an
+SMTP server that counts every message it accepts, against the PostgreSQL test database.
 
 They need PostgreSQL (DATABASE_URL) and redis-server. Without them the tests are skipped on
 a developer's machine, and fail under CI=true, where .ci/run installs both.
@@ -8,15 +8,20 @@ a developer's machine, and fail under CI=true, where .ci/run installs both.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import quote
 
@@ -138,8 +143,59 @@ class Workers:
         return "\n".join(p.read_text()[-3000:] for p in sorted(self.logs.glob("*.log")))
 
 
+class SMTPInbox:
+    """What a real SMTP server on 127.0.0.1 accepted: every message, however many times the
+    same one came (providers deliver every copy), parsed as a mail client would."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        with self.lock:
+            self.messages.extend((rcpt, message) for rcpt in envelope.rcpt_tos)
+        return "250 Message accepted for delivery"
+
+    def received(self) -> Counter[str]:
+        """How many digests each address received."""
+        with self.lock:
+            return Counter(rcpt for rcpt, _ in self.messages)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SMTPInbox]:
+    from aiosmtpd.controller import Controller
+
+    inbox = SMTPInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
 @pytest.fixture
-def workers(redis_url, tmp_path, settings) -> Iterator[Workers]:
+def smtp(smtp_server) -> SMTPInbox:
+    smtp_server.clear()
+    return smtp_server
+
+
+def random_moment(low: float, high: float) -> float:
+    """A point to kill a worker at: random, so the runs together cover every instant of a
+    send, and printed, so a failing run can be repeated."""
+    value = random.uniform(low, high)
+    print(f"killing at {value:.2f}")
+    return value
+
+
+@pytest.fixture
+def workers(redis_url, smtp, tmp_path, settings) -> Iterator[Workers]:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -151,7 +207,11 @@ def workers(redis_url, tmp_path, settings) -> Iterator[Workers]:
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))},
         "DATABASE_URL": database_url_for_workers(),
         "CELERY_BROKER_URL": redis_url,
-        "EMAIL_PROVIDER": "outbox",
+        # Counted where a provider would deliver: a real SMTP server.
+        "EMAIL_PROVIDER": "smtp",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "EMAIL_USE_TLS": "false",
         "OUTBOX_DIR": str(outbox),
         "DEBUG": "true",
         "SEND_RATE_PER_SECOND": "500",
