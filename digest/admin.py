@@ -211,6 +211,11 @@ class TopicAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path(
+                "suggestions/",
+                view(lambda request: untagged.suggested_topics(request, self)),
+                name="digest_topic_suggestions",
+            ),
+            path(
                 "<path:object_id>/preview/",
                 view(lambda request, object_id: previews.topic_preview(request, self, object_id)),
                 name="digest_topic_preview",
