@@ -72,6 +72,25 @@ def test_create_topic_opens_the_new_topic_form_filled_in_from_the_suggestion(eri
     assert not Topic.objects.filter(name="Speech Synthesis").exists()  # nothing until saved
 
 
+def test_saving_the_filled_in_form_creates_the_topic_and_tags_its_papers(
+    erin, untagged_papers, django_capture_on_commit_callbacks
+):
+    [speech] = [s for s in suggestions_on(erin) if s["name"] == "Speech Synthesis"]
+    form = FormValues(erin.get(speech["add_url"]).content.decode())
+
+    # Saved as it came but for the slug, to the form's own address as a browser does.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = erin.post(
+            speech["add_url"], {**form.values, "slug": "speech-synthesis", "active": "on"}
+        )
+
+    assert response.status_code == 302
+    topic = Topic.objects.get(slug="speech-synthesis")
+    assert topic.keywords == ", ".join(speech["terms"])
+    tagged = set(Paper.objects.filter(topic_links__topic=topic).values_list("title", flat=True))
+    assert {title for title, _ in three_subjects.SPEECH_SYNTHESIS} <= tagged
+
+
 def test_feed_text_is_shown_as_text_not_markup(erin, untagged_papers):
     paper = Paper.objects.get(title=three_subjects.SPEECH_SYNTHESIS[0][0])
     paper.title = "Expressive speech synthesis <script>alert('x')</script> with prosody"
