@@ -103,7 +103,7 @@ def test_feed_text_is_shown_as_text_not_markup(erin, untagged_papers):
 
 
 def test_only_visible_recent_papers_without_a_topic_are_grouped(untagged_papers):
-    make_paper("Tagged already", "agents", day=TODAY)
+    tagged_already()
     make_paper("Hidden by an editor", None, day=TODAY, hidden=True)
     make_paper("Featured long ago", None, day=TODAY - timedelta(days=30))
     make_paper("Featured a month ago today", None, day=TODAY - timedelta(days=29))
@@ -118,7 +118,7 @@ def test_only_visible_recent_papers_without_a_topic_are_grouped(untagged_papers)
 
 
 def test_with_nothing_untagged_the_page_says_there_is_nothing_to_suggest(erin):
-    make_paper("Tagged already", "agents", day=TODAY)
+    tagged_already()
 
     body = erin.get(SUGGESTIONS).content.decode()
 
@@ -167,6 +167,11 @@ def test_the_topics_list_the_admin_index_and_the_dashboard_link_to_it(erin):
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def tagged_already() -> None:
+    kites = Topic.objects.create(name="Kite aerodynamics", slug="kite-aerodynamics")
+    make_paper("Tagged already", kites.slug, day=TODAY)
+
+
 def suggestions_on(client) -> list[dict]:
     return client.get(SUGGESTIONS).context["suggestions"]
 

@@ -71,9 +71,10 @@ def frozen(time_machine):
 @pytest.fixture
 def week_of_papers(db) -> None:
     """Eight visible papers this week, two without a topic; and papers that do not count."""
+    kites = Topic.objects.create(name="Kite aerodynamics", slug="kite-aerodynamics")
     for n in range(5):
-        make_paper(f"Retrieval paper {n}", "retrieval-search", day=TODAY - timedelta(days=n))
-    make_paper("Tagged by an editor", None, day=TODAY).set_topic(Topic.objects.get(slug="agents"))
+        make_paper(f"Kite paper {n}", kites.slug, day=TODAY - timedelta(days=n))
+    make_paper("Tagged by an editor", None, day=TODAY).set_topic(kites)
     make_paper("Untagged on Monday", None, day=TODAY - timedelta(days=3))
     make_paper("Untagged a week ago today", None, day=TODAY - timedelta(days=6))
     # Not counted: hidden (never sent), or featured before the week.
