@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from digest import previews, tasks
+from digest import previews, tasks, untagged
 from digest.ingestion.records import FORMATS
 from digest.models import (
     Delivery,
@@ -60,6 +60,31 @@ class SourceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TopicFilter(admin.RelatedOnlyFieldListFilter):
+    """The topics papers have. Its unnamed "-" choice (no topic) is left out: HasTopicFilter
+    says it in words."""
+
+    include_empty_choice = False
+
+
+class HasTopicFilter(admin.SimpleListFilter):
+    """Papers with a topic, or with none at all (neither automatic nor an editor's): those
+    no reader's topics bring."""
+
+    title = "tagging"
+    parameter_name = untagged.FILTER_PARAMETER
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [(untagged.WITH_TOPIC, "With a topic"), (untagged.NO_TOPIC, "No topic")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == untagged.NO_TOPIC:
+            return queryset.filter(untagged.no_topic())
+        if self.value() == untagged.WITH_TOPIC:
+            return queryset.filter(~untagged.no_topic())
+        return queryset
+
+
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     list_display = (
@@ -68,7 +93,8 @@ class PaperAdmin(admin.ModelAdmin):
     )  # fmt: skip
     list_display_links = ("short_title",)
     list_filter = (
-        ("topics", admin.RelatedOnlyFieldListFilter),
+        ("topics", TopicFilter),
+        HasTopicFilter,
         SourceFilter,
         "hidden",
         "pinned",
@@ -184,6 +210,11 @@ class TopicAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [
+            path(
+                "suggestions/",
+                view(lambda request: untagged.suggested_topics(request, self)),
+                name="digest_topic_suggestions",
+            ),
             path(
                 "<path:object_id>/preview/",
                 view(lambda request, object_id: previews.topic_preview(request, self, object_id)),

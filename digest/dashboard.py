@@ -6,7 +6,8 @@ reaching 0.3 % (docs: EMAIL_RULES.md). The page draws each day's rate against th
 lines so that a person sees at a glance whether the list is in trouble.
 
 The numbers and every SVG coordinate come from pure functions over per-day counts (tested
-without a database); the view runs three aggregate queries and renders a template.
+without a database); the view runs three aggregate queries and renders a template. A fourth
+counts last week's papers without a topic (`digest/untagged.py`), shown below the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from digest.models import Delivery
+from digest.untagged import load_untagged_share
 from subscriptions.models import Subscriber, SubscriberStatus
 
 DAYS = 30
@@ -494,7 +496,8 @@ def dashboard_context(series: Sequence[DayCounts], statuses: Mapping[str, int]) 
 
 
 def dashboard(request: HttpRequest) -> TemplateResponse:
-    days = last_days(timezone.localdate())
+    today = timezone.localdate()
+    days = last_days(today)
     series, source = load_series(days)
     context = {
         **admin.site.each_context(request),
@@ -502,6 +505,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "source": source,
         "time_zone": timezone.get_current_timezone_name(),
         **dashboard_context(series, load_status_counts()),
+        # What falls through: last week's papers that no reader's topics can bring.
+        "untagged": load_untagged_share(today),
     }
     return TemplateResponse(request, "admin/dashboard.html", context)
 
