@@ -67,7 +67,7 @@ def parse_any(
     if fmt == HF_PAGE:
         return hf_page.parse(text, reference_date, now=now)
     if fmt == HF_JSON:
-        return hf_json.parse(text, now=now)
+        return hf_json.parse(text, now=now, featured_on=reference_date)
     if fmt == ARXIV_ATOM:
         return arxiv_atom.parse(text)
     return arxiv_rss.parse(text)

@@ -6,15 +6,18 @@ top-level copies (``title``, ``summary``, ``publishedAt``) and item-only fields 
 upvotes: they exist only as ``paper.upvotes`` (a top-level count would be something else).
 
 ``featured_on`` is the day HF listed the paper (``paper.submittedOnDailyAt``); when the item does
-not say, the store fills in the ingest date. The API's error answer is a JSON object with
-``error``: that, or anything that is not a list, fails the whole input; a bad item is rejected
-with its reason and the rest are kept.
+not say, the day the input is for (the API request's ``date``, ``--date``, or a date in the file
+name, as for the page format), else the store fills in the ingest date. The item's top-level
+``publishedAt`` is not it: the live API puts the arXiv date there.
+
+The API's error answer is a JSON object with ``error``: that, or anything that is not a list,
+fails the whole input; a bad item is rejected with its reason and the rest are kept.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from .records import (
@@ -34,8 +37,11 @@ class _BadItem(Exception):
     """One item cannot be used; the message is the rejection reason."""
 
 
-def parse(data: bytes | str, *, now: datetime | None = None) -> ParseResult:
-    """Records for the items of one /api/daily_papers answer, observed at now."""
+def parse(
+    data: bytes | str, *, now: datetime | None = None, featured_on: date | None = None
+) -> ParseResult:
+    """Records for the items of one /api/daily_papers answer, observed at now; `featured_on`
+    for items that do not say when HF featured them."""
     items = _load(data)
     observed_at = now or datetime.now(UTC)
     result = ParseResult(HF_JSON)
@@ -47,6 +53,7 @@ def parse(data: bytes | str, *, now: datetime | None = None) -> ParseResult:
             continue
         record.position = position
         record.observed_at = observed_at
+        record.featured_on = record.featured_on or featured_on
         if reason := validation_error(record):
             result.reject(position, record.title, reason)
         else:

@@ -218,3 +218,14 @@ def test_a_broken_link_is_dropped_and_the_paper_kept(item: dict[str, Any]) -> No
     record = result.records[0]
     assert (record.github_repo, record.project_page) == (None, None)
     assert result.rejections == []
+
+
+def test_an_item_that_does_not_say_when_it_was_featured_takes_the_day_of_the_input():
+    item = {"paper": {"id": "2606.00001", "title": "A paper", "upvotes": 3},
+            "publishedAt": "2026-06-01T00:00:00.000Z"}  # fmt: skip
+
+    dated = hf_json.parse(json.dumps([item]), featured_on=date(2026, 6, 15))
+    undated = hf_json.parse(json.dumps([item]))
+
+    assert dated.records[0].featured_on == date(2026, 6, 15)
+    assert undated.records[0].featured_on is None  # the store uses the ingest date
