@@ -23,6 +23,7 @@ from digest.models import (
     PaperTopic,
     Topic,
 )
+from digest.topic_model import TopicWeights
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -202,10 +203,23 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     actions = ("retag",)
 
-    readonly_fields = ("digest_preview",)
+    readonly_fields = ("digest_preview", "learned_terms")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(num_papers=Count("paper_links"))
+
+    @admin.display(description="learned from labelled papers")
+    def learned_terms(self, topic: Topic) -> str:
+        """What the topic's classifier weighs most, so an editor sees why papers land here."""
+        weights = TopicWeights.from_json(topic.weights) if topic.weights else None
+        if weights is None:
+            return "Nothing learned: tagged by its keywords (or, without any, its description)."
+        terms = ", ".join(f"{term} ({weight:+.1f})" for term, weight in weights.strongest_terms(25))
+        return (
+            f"Strongest terms: {terms}. A keyword in the title adds {weights.keyword_title:+.1f}, "
+            f"keywords in the abstract up to {weights.keyword_abstract:+.1f}. "
+            "Refit with manage.py fit_topics."
+        )
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
