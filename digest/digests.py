@@ -382,7 +382,7 @@ def digest_message(
     """The digest email: both parts, the one-click unsubscribe headers, anymail tags."""
     reader = reader or reader_for(subscriber)
     context = digest_context(subscriber, reader, period, items, delivery_id)
-    return build_message(
+    message = build_message(
         "digest",
         to or subscriber.email,
         context,
@@ -390,6 +390,12 @@ def digest_message(
         tags=["digest", period.frequency],
         metadata={"subscriber_id": subscriber.pk, "delivery_id": delivery_id},
     )
+    if delivery_id is not None:
+        # The same on every attempt, as the Message-ID: where the provider honours it, a
+        # second hand-over of this digest is not delivered again.
+        key = message.extra_headers["Message-ID"].strip("<>")
+        message.idempotency_key = key  # type: ignore[attr-defined]
+    return message
 
 
 def delivery_period(delivery: Delivery) -> Period:

@@ -1,4 +1,5 @@
-"""The embedded email backend: one .eml file per message handed over, under OUTBOX_DIR."""
+"""Our email backends: the embedded outbox (one .eml file per message handed over, under
+OUTBOX_DIR), and Resend with its idempotency key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from anymail.backends.resend import EmailBackend as ResendEmailBackend
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
@@ -68,3 +70,16 @@ class OutboxBackend(BaseEmailBackend):
             raise OSError(f"too many copies of {stem} in {self.outbox_dir}")
         finally:
             tmp.unlink(missing_ok=True)
+
+
+class ResendBackend(ResendEmailBackend):
+    """Resend, sending each digest's idempotency key as the `Idempotency-Key` HTTP header:
+    Resend delivers a second request with the same key (within 24 hours) only once, so
+    even the message a crashed worker had in flight is not delivered twice."""
+
+    def build_message_payload(self, message, defaults):  # type: ignore[no-untyped-def]
+        payload = super().build_message_payload(message, defaults)
+        key = getattr(message, "idempotency_key", None)
+        if key:
+            payload.headers["Idempotency-Key"] = key
+        return payload

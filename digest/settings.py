@@ -164,6 +164,9 @@ elif EMAIL_PROVIDER == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    if EMAIL_PROVIDER == "resend":
+        # Resend honours an idempotency key: ours sends each digest's (README, sending).
+        EMAIL_BACKEND = "digest.mail_backends.ResendBackend"
     if EMAIL_PROVIDER == "amazon_ses" and importlib.util.find_spec("boto3") is None:
         raise ImproperlyConfigured(
             "EMAIL_PROVIDER=amazon_ses needs boto3: pip install 'django-anymail[amazon-ses]'"
