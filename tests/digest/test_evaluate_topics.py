@@ -38,7 +38,7 @@ def test_it_reports_coverage_shares_and_per_topic_quality_and_ends_with_one_summ
 
 
 def test_without_labels_it_still_ends_with_the_summary_line():
-    last = run(str(FEED / "hf_daily_papers_2026-01-06.json"))[-1]
+    last = run(str(FEED / "made_up_papers_2026-01-06.json"))[-1]
 
     assert last.startswith("coverage=") and last.endswith("macro_precision=n/a macro_recall=n/a")
 
