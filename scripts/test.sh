@@ -26,6 +26,22 @@ fi
 export DATABASE_URL="${DATABASE_URL:-}"
 [ -z "$DATABASE_URL" ] && unset DATABASE_URL
 
+# axe-core for the accessibility test, from the npm registry as package-lock.json pins it
+# (one package, no install scripts, no browser: the test drives Debian's chromium).
+AXE=tests/browser/axe
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f "$AXE/node_modules/axe-core/axe.min.js" ] \
+     || [ "$AXE/package-lock.json" -nt "$AXE/node_modules/.package-lock.json" ]; then
+    echo "make test: npm ci in $AXE (axe-core)"
+    npm ci --prefix "$AXE" --ignore-scripts --no-audit --no-fund --loglevel=error
+  fi
+elif [ "${CI:-}" = true ]; then
+  echo "make test: CI needs npm for axe-core but none was found (.ci/run installs it)" >&2
+  exit 1
+else
+  echo "make test: no npm found, the accessibility test will be skipped (apt-get install npm)"
+fi
+
 $PY -m ruff check .
 $PY -m ruff format --check .
 # pytest's exit code passes through as is: 5 (no tests collected) fails the run.

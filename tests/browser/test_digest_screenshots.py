@@ -2,7 +2,9 @@
 driven by Playwright renders the HTML part at desktop-client and phone width.
 
 Screenshots go to test-artifacts/ (ignored by git): digest-600.png, digest-375.png and
-digest-600-dark.png (the dark-mode media query, as Apple Mail applies it).
+digest-600-dark.png (the dark-mode media query, as Apple Mail applies it), and the digest
+in light and dark at a phone's and a wide window's width: digest-375.png,
+digest-375-dark.png, digest-800.png and digest-800-dark.png.
 """
 
 from __future__ import annotations
@@ -75,3 +77,29 @@ def test_the_digest_in_dark_mode_turns_the_card_dark(browser, digest):
     assert page.get_by_role("link", name=titles(context)[0], exact=True).is_visible()
     page.screenshot(path=str(ARTIFACTS / "digest-600-dark.png"), full_page=True)
     page.close()
+
+
+@pytest.mark.parametrize(("width", "scheme"), [(375, "dark"), (800, "light"), (800, "dark")])
+def test_the_digest_in_light_and_dark_at_phone_and_wide_widths(browser, digest, width, scheme):
+    context, html = digest
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = f"digest-{width}{'-dark' if scheme == 'dark' else ''}.png"
+    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page.set_content(html)
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    card = page.locator("table.card")
+    background = card.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == ("rgb(22, 27, 34)" if scheme == "dark" else "rgb(255, 255, 255)")
+    box = card.bounding_box()
+    assert box is not None
+    if width > 620:  # the card keeps its 600 px, centred
+        assert box["width"] == pytest.approx(600, abs=2)
+        assert box["x"] == pytest.approx((width - 600) / 2, abs=2)
+    else:
+        assert box["width"] == pytest.approx(width, abs=2)
+    assert page.get_by_role("link", name=titles(context)[0], exact=True).is_visible()
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.close()
+
+    assert (ARTIFACTS / name).stat().st_size > 10_000

@@ -183,3 +183,35 @@ def test_an_address_with_a_line_break_is_refused(to):
 def test_a_header_value_with_a_line_break_is_refused():
     with pytest.raises(UnsafeAddress):
         build_message("confirm", "erin@example.com", CONTEXT, headers={"X": "a\nBcc: b"})
+
+
+ACCOUNT_EMAILS = {
+    "confirm": ("confirm_url", "Yes, send me trending papers", True),
+    "email_change": ("change_url", "Use this address", True),
+    "preferences_link": ("preferences_url", "Open my preferences", False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACCOUNT_EMAILS))
+def test_the_account_emails_share_one_button_block(name):
+    link, label, expires = ACCOUNT_EMAILS[name]
+    source = (rendering._templates_dir() / "emails" / f"{name}.html").read_text()
+    context = {
+        **CONTEXT,
+        "preferences_url": "https://papers.example/preferences/1.ab:c/",
+        "unsubscribe_url": "https://papers.example/unsubscribe/1.ab:c/",
+        "subscribed": True,
+        "change_url": "https://papers.example/change-email/x:y/",
+    }
+
+    html = render_email(name, context).html
+
+    assert '{% include "emails/_button.html" %}' in source and 'class="button"' not in source
+    url = context[link].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert re.search(
+        rf'<a class="button" href="{re.escape(url)}" '
+        rf'style="[^"]*background-color:#1d4ed8[^"]*"[^>]*>{re.escape(label)}</a>',
+        html,
+    )
+    assert f'<a class="link" href="{url}"' in html
+    assert ("The link works for 7 days." in html) is expires
