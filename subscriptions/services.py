@@ -192,6 +192,30 @@ def subscriber_for(salt: str, token: str) -> Subscriber | None:
     return subscriber_named(tokens.read_token(salt, token))
 
 
+@dataclass(frozen=True)
+class UnsubscribeLink:
+    """Whom an unsubscribe link names. `same_address` is False for a recent link sent to an
+    address they have changed since: it may unsubscribe them, and show nothing else."""
+
+    subscriber: Subscriber | None
+    same_address: bool = True
+
+
+def unsubscribe_link(token: str) -> UnsubscribeLink:
+    """The reader an unsubscribe link was made for; raises tokens.TokenInvalid for a bad
+    token, and for an old link to an address that changed since (it would do nothing, and
+    saying "done" would be a lie)."""
+    subject, made_at = tokens.read_unsubscribe_token(token)
+    subscriber = Subscriber.objects.filter(pk=subject.pk).first()
+    if subscriber is None:
+        return UnsubscribeLink(None)  # deleted: nothing is sent to them, nothing to stop
+    if tokens.fingerprint(subscriber.email) == subject.fingerprint:
+        return UnsubscribeLink(subscriber)
+    if made_at is not None and timezone.now() - made_at <= tokens.UNSUBSCRIBE_AFTER_CHANGE_MAX_AGE:
+        return UnsubscribeLink(subscriber, same_address=False)
+    raise tokens.TokenInvalid
+
+
 def subscriber_named(subject: tokens.TokenSubject) -> Subscriber | None:
     """The subscriber a verified token names, unless they or their address are gone."""
     subscriber = Subscriber.objects.filter(pk=subject.pk).first()
@@ -254,6 +278,7 @@ def recent_deliveries(subscriber: Subscriber, limit: int = 10) -> list[Model]:
     delivery = apps.get_model("digest", "Delivery")
     return list(
         delivery.objects.filter(subscriber=subscriber)
+        .select_related("subscriber")  # each row's "view" link is signed for the address
         .prefetch_related("items__paper")
         .order_by("-created_at", "-pk")[:limit]
     )
