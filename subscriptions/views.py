@@ -285,9 +285,10 @@ def change_email(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        subscriber = services.subscriber_for(tokens.SALT_UNSUBSCRIBE, token)
+        link = services.unsubscribe_link(token)
     except (tokens.TokenInvalid, tokens.TokenExpired):
         return bad_link(request)
+    subscriber = link.subscriber
     if request.method == "POST":
         if subscriber is not None:
             one_click = request.POST.get("List-Unsubscribe") == "One-Click"
@@ -295,8 +296,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         # 200 and a page, never a redirect (RFC 8058); a repeat answers the same.
         return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})
     # GET never changes anything: scanners and link previews fetch every link in a message.
-    context = {"subscriber": subscriber, "pause_weeks": PAUSE_WEEKS}
-    if subscriber is not None:
+    context = {"subscriber": subscriber, "pause_weeks": PAUSE_WEEKS, "limited": False}
+    if subscriber is not None and not link.same_address:
+        # A link to an address they changed since: whoever holds that old email may stop
+        # the digests, and learns nothing more (not the new address, no preferences).
+        context["limited"] = True
+    elif subscriber is not None:
         context["token"] = subscriber.token(tokens.SALT_PREFERENCES)
         context["topics"] = list(subscriber.topics.all())
     return render(request, "subscriptions/unsubscribe.html", context)
