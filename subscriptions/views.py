@@ -101,13 +101,21 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     return _check_inbox(request)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @with_subscriber(tokens.SALT_CONFIRM)
 def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    """GET shows a button and changes nothing; its POST (CSRF-protected) confirms.
+
+    Link scanners and mail previews open every link in a message: if opening confirmed,
+    anyone could subscribe a stranger and the stranger's mail gateway would confirm it.
+    """
     if subscriber.status not in (Subscriber.Status.PENDING, Subscriber.Status.ACTIVE):
         # Unsubscribed (or bounced) since the email was sent: consent must be given anew.
         return bad_link(request)
-    subscriber.confirm(ip=ratelimit.client_ip(request))
+    if request.method == "GET" and subscriber.status == Subscriber.Status.PENDING:
+        return render(request, "subscriptions/confirm.html", {"subscriber": subscriber})
+    if request.method == "POST":
+        subscriber.confirm(ip=ratelimit.client_ip(request))
     context = {"subscriber": subscriber, "preferences_page": subscriber.preferences_path()}
     return render(request, "subscriptions/confirmed.html", context)
 
