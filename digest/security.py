@@ -16,7 +16,6 @@ from collections.abc import Callable
 from csp.constants import UNSAFE_INLINE
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.middleware.csrf import CsrfViewMiddleware
 
 # The URLs whose second segment is a signed token (/feed/ alone is the public feed).
 TOKEN_PREFIXES = (
@@ -86,22 +85,26 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         return parts
 
 
-class CsrfMiddleware(CsrfViewMiddleware):
-    """Django's CSRF protection, fitted to the token pages' `Referrer-Policy: no-referrer`.
+
+class TokenPageOrigin:
+    """Fits Django's CSRF check to the token pages' own `Referrer-Policy: no-referrer`.
 
     Under that policy a browser posts a page's form with `Origin: null` and no Referer, so
     Django's origin and (over HTTPS) referer checks would refuse every button on those
-    pages. There, and only there, a null Origin or a missing Referer is let through to the
-    check that remains: the CSRF token in the form must match the cookie, which another
-    site can neither read nor set. The signed token in the URL is what names the reader.
+    pages. There, and only there, before CsrfViewMiddleware runs, a null Origin is dropped
+    and a missing Referer is taken to be the page itself, which is what the browser
+    withheld. The check that remains is the one that matters: the CSRF token in the form
+    must match the cookie, which another site can neither read nor set; and the signed
+    token in the URL is what names the reader.
     """
 
-    def _origin_verified(self, request: HttpRequest) -> bool:
-        if request.META.get("HTTP_ORIGIN") == "null" and TOKEN_PAGE.match(request.path_info):
-            return True
-        return super()._origin_verified(request)
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
 
-    def _check_referer(self, request: HttpRequest) -> None:
-        if "HTTP_REFERER" not in request.META and TOKEN_PAGE.match(request.path_info):
-            return
-        super()._check_referer(request)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and TOKEN_PAGE.match(request.path_info):
+            if request.META.get("HTTP_ORIGIN") == "null":
+                del request.META["HTTP_ORIGIN"]
+            if "HTTP_ORIGIN" not in request.META and "HTTP_REFERER" not in request.META:
+                request.META["HTTP_REFERER"] = request.build_absolute_uri()
+        return self.get_response(request)
