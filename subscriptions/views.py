@@ -156,9 +156,13 @@ def _initial(subscriber: Subscriber) -> dict[str, object]:
 def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     form = PreferencesForm(request.POST or None, initial=_initial(subscriber))
     if request.method == "POST" and form.is_valid():
+        new_email = form.cleaned_data["email"]
+        # Asking for a new address sends an email to it: it counts against the per-IP limit
+        # like signups and link requests, token or not, or one token is a mail cannon.
+        if new_email != subscriber.email and ratelimit.ip_over_limit(request):
+            return _too_many(request)
         services.update_preferences(subscriber, form.preferences())
         messages.success(request, "Your preferences are saved.")
-        new_email = form.cleaned_data["email"]
         if new_email != subscriber.email:
             if not ratelimit.address_over_limit(new_email):
                 services.request_email_change(subscriber, new_email)
