@@ -241,3 +241,48 @@ def test_no_script_event_handler_or_javascript_url_reaches_a_feed_reader(client,
         assert summaries[0].get("type") == "text"
         assert summaries[0].text == hostile  # shown as written, never parsed as HTML
         assert b"<script" not in response.content and b"<img" not in response.content
+
+
+def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
+    """The Procfile's web process logs each request through digest.gunicorn_logging."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    access = tmp_path / "access.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    env |= {"VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)  # a bad link's page needs no database
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "digest.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--access-logfile", str(access),
+         "--logger-class", "digest.gunicorn_logging.MaskedLogger"],
+        cwd=Path(__file__).resolve().parents[2], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/unsubscribe/7.abc:secret-sig/")
+            except urllib.error.HTTPError as answer:
+                assert answer.code == 400
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        time.sleep(0.5)  # the access line is written after the answer
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    text = access.read_text()
+    assert "GET /unsubscribe/[token]/" in text
+    assert "secret-sig" not in text
