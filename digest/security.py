@@ -85,7 +85,6 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         return parts
 
 
-
 class TokenPageOrigin:
     """Fits Django's CSRF check to the token pages' own `Referrer-Policy: no-referrer`.
 
