@@ -36,7 +36,7 @@ MASK = "[token]"
 
 # Pages whose styles cannot live in our CSS files: the admin (Django's own templates, our
 # dashboard's computed widths, the email preview) and the email shown as a web page.
-INLINE_STYLE_PREFIXES = ("/admin/",)
+INLINE_STYLE_PREFIXES = ("/admin/", "/digest/")
 
 
 def mask_tokens(text: str) -> str:
@@ -74,7 +74,8 @@ class PrivateTokenPages:
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, with inline styles allowed on the admin's pages only."""
+    """django-csp's middleware, with inline styles allowed on the admin's pages and on the
+    digest page (an email: premailer inlines its CSS into style attributes), only."""
 
     def get_policy_parts(
         self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False

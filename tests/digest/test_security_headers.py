@@ -78,6 +78,16 @@ def test_the_admin_may_use_inline_styles_but_never_inline_scripts(client):
     assert directives["script-src"] == ["'self'"]
 
 
+def test_the_digest_page_is_an_email_so_it_may_use_inline_styles_only(client, token_pages):
+    response = client.get(next(p for p in token_pages if p.startswith("/digest/")))
+
+    assert response.status_code == 200
+    directives = policy(response)
+    assert directives["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert directives["script-src"] == ["'self'"]
+    assert 'style="' in response.content.decode()  # what the inline styles are for
+
+
 def test_every_token_page_is_private_and_sends_no_referrer(client, token_pages):
     for path in token_pages:
         response = client.get(path)
