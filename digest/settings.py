@@ -320,6 +320,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes says INFO at every login; lockouts are warnings.
+        "axes": {"level": "WARNING"},
         # runserver's request lines, which Django otherwise prints through its own handler.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

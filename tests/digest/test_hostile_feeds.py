@@ -149,9 +149,10 @@ def test_a_hostile_feed_ends_in_one_clear_line_and_a_non_zero_exit(hostile, tmp_
     assert len(errors) == 1, result.stderr
     assert says in errors[0]
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # and the summary
-    # Startup (Django, the apps) takes a few seconds on a busy machine; the download
-    # itself is cut at the deadline, not at twice it or never.
-    assert seconds < DEADLINE + 8
+    # Unchecked, the trickle would take over 7 minutes and the stall would hang. Start-up
+    # (Django, the apps) takes seconds on a busy machine: the download's own time is
+    # measured in-process below.
+    assert seconds < 30
 
 
 def test_the_deadline_covers_the_whole_download_not_each_read(hostile):

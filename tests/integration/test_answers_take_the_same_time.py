@@ -23,7 +23,11 @@ from subscriptions.models import Subscriber, Suppression
 from tests.integration.conftest import ROOT, Workers, _free_port, wait_until
 from tests.subscriptions.helpers import make_subscriber, signup_data
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the topics of the data migration are there whatever ran before.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 SLOW = {
     "EMAIL_BACKEND": "tests.support.slow_backend.SlowBackend",
