@@ -320,6 +320,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print its lines unmasked.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # django-axes says INFO at every login; lockouts are warnings.
         "axes": {"level": "WARNING"},
         # runserver's request lines, which Django otherwise prints through its own handler.

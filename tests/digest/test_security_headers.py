@@ -296,3 +296,26 @@ def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
     text = access.read_text()
     assert "GET /unsubscribe/[token]/" in text
     assert "secret-sig" not in text
+
+
+def test_with_debug_on_django_prints_no_unmasked_line_of_its_own():
+    """Django's own console handler (DEBUG only) is replaced by the masking one."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    code = (
+        "import logging; logging.getLogger('django.request')"
+        ".warning('Bad Request: %s', '/unsubscribe/7.abc:secret-sig/')"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=Path(__file__).resolve().parents[2], env=env | {"DEBUG": "true"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "secret-sig" not in result.stderr
+    assert result.stderr.count("Bad Request: /unsubscribe/[token]/") == 1
