@@ -9,6 +9,14 @@ SEED := seeds/daily_papers_2025-11-20.txt
 
 .PHONY: demo test dev lint format bench bench-ingest clean
 
+# A developer's settings: DEBUG on and a key made on the spot, never one from the source.
+# Written once; edit it freely (the environment still wins over it). Production sets
+# the real variables instead and has no .env.
+.env:
+	@printf '%s\n' '# Written by make for this machine only (git ignores it). See .env.example.' \
+		'DEBUG=true' "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+	@echo "Wrote .env: DEBUG=true and a new SECRET_KEY"
+
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing into $(VENV) (log: $(VENV)/pip.log)"
@@ -16,7 +24,7 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -e '.[dev]' >>$(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	@touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) .env
 	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py migrate --noinput -v 0
 	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py ingest $(SEED)
 	@env -u DATABASE_URL -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) manage.py demo_report
@@ -25,7 +33,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	@bash scripts/test.sh $(PYTEST_ARGS)
 
-dev: $(STAMP)
+dev: $(STAMP) .env
 	@bash scripts/dev.sh
 
 lint: $(STAMP)

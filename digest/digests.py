@@ -31,7 +31,7 @@ from digest.profiles import tastes_for
 from digest.ranking import Candidate, RankingPool, Reader, Selection, shorten, trending_score
 from digest.sending import build_message
 from subscriptions.models import Subscriber
-from subscriptions.tokens import SALT_VIEW_IN_BROWSER, make_feedback_tokens
+from subscriptions.tokens import make_feedback_tokens, make_view_token
 
 log = logging.getLogger(__name__)
 
@@ -252,20 +252,13 @@ class Item:
     reason: str
 
 
-def view_token(delivery_id: int) -> str:
-    return signing.Signer(salt=SALT_VIEW_IN_BROWSER).sign(str(delivery_id))
+def view_token(delivery_id: int, email: str) -> str:
+    """The "view in browser" token: this digest, for this address, for 90 days."""
+    return make_view_token(delivery_id, email)
 
 
-def read_view_token(token: str) -> int | None:
-    try:
-        value = signing.Signer(salt=SALT_VIEW_IN_BROWSER).unsign(token)
-    except signing.BadSignature:
-        return None
-    return int(value) if value.isdigit() else None
-
-
-def view_url(delivery_id: int) -> str:
-    return settings.SITE_URL + reverse("digest:view", args=[view_token(delivery_id)])
+def view_url(delivery_id: int, email: str) -> str:
+    return settings.SITE_URL + reverse("digest:view", args=[view_token(delivery_id, email)])
 
 
 def paper_card(paper: Paper, topic_names: Sequence[str]) -> dict[str, object]:
@@ -335,7 +328,9 @@ def digest_context(
         "follows": list(reader.follows),
         "preheader": preheader[:140],
         "papers": papers,
-        "view_url": view_url(delivery_id) if delivery_id else settings.SITE_URL + "/",
+        "view_url": view_url(delivery_id, subscriber.email)
+        if delivery_id
+        else settings.SITE_URL + "/",
         "preferences_url": subscriber.preferences_url(),
         "unsubscribe_url": subscriber.unsubscribe_url(),
         "subscriber_email": subscriber.email,

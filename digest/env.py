@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import dotenv_values
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -88,3 +89,24 @@ def env_choice(name: str, default: str, choices: list[str] | tuple[str, ...]) ->
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+def load_env_file(default: Path) -> Path | None:
+    """Read the variables of an env file that the environment does not set already.
+
+    `ENV_FILE` names the file (default: `.env` in the project, read when it exists);
+    `ENV_FILE=off` reads none, as the tests do. Returns the file read, if any.
+    """
+    raw = os.environ.get("ENV_FILE", "").strip()
+    if raw.lower() in {"off", "none", "false", "0"}:
+        return None
+    path = Path(raw) if raw else default
+    if not path.is_file():
+        if raw:
+            raise ImproperlyConfigured(f"ENV_FILE must name a file, and {raw!r} is none")
+        return None
+    # Blank counts as unset here as everywhere in these settings.
+    for name, value in dotenv_values(path).items():
+        if value is not None and not os.environ.get(name, "").strip():
+            os.environ[name] = value
+    return path

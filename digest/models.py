@@ -275,10 +275,11 @@ class Delivery(models.Model):
         return self.period.partition(":")[0]
 
     def view_path(self) -> str:
-        """The "view in browser" page of this digest (signed: only its reader has it)."""
+        """The "view in browser" page of this digest (signed for its reader's address, and
+        for VIEW_IN_BROWSER_MAX_AGE: only its reader has it, and not for ever)."""
         from digest.digests import view_token
 
-        return reverse("digest:view", args=[view_token(self.pk)])
+        return reverse("digest:view", args=[view_token(self.pk, self.subscriber.email)])
 
 
 class DeliveryPaper(models.Model):

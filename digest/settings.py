@@ -3,15 +3,21 @@
 Unset, everything runs on one machine: SQLite under var/, Celery tasks in-process,
 email written as .eml files under var/outbox/. Every variable is listed with a comment
 in .env.example. A bad value stops start-up with one line naming the variable.
+
+Variables may also come from `.env` in the project (`make demo` writes one with DEBUG on
+and a fresh key); what the environment sets wins. DEBUG is off unless set, and then a
+real SECRET_KEY is required: there is none in the source.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from digest.env import (
@@ -23,19 +29,30 @@ from digest.env import (
     env_path,
     env_str,
     env_url,
+    load_env_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_FILE = load_env_file(BASE_DIR / ".env")
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
 
-DEBUG = env_bool("DEBUG", default=True)
+DEBUG = env_bool("DEBUG", default=False)
 
+# Signs every link in every email: whoever knows it can forge them. Never in the source;
+# `make demo` generates one into .env. 50 characters is what `check --deploy` asks for.
+SECRET_KEY_MIN_CHARS = 50
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    # Good only for a developer's machine: DEBUG off refuses to start without a real key.
-    SECRET_KEY = "development-only-insecure-key-do-not-use-in-production"
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set (python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
+if not DEBUG and len(SECRET_KEY) < SECRET_KEY_MIN_CHARS:
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be at least {SECRET_KEY_MIN_CHARS} characters when DEBUG is off, "
+        f"not {len(SECRET_KEY)}"
+    )
+if not DEBUG and len(set(SECRET_KEY)) < 5:
+    raise ImproperlyConfigured("SECRET_KEY must be random, not a few characters repeated")
 
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes=("http", "https"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -50,18 +67,25 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "anymail",
+    "csp",
+    "axes",
     "digest",
     "subscriptions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "digest.security.ContentSecurityPolicyMiddleware",
+    "digest.security.PrivateTokenPages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "digest.security.TokenPageOrigin",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "digest.urls"
@@ -94,7 +118,20 @@ if not _db.get("ENGINE") or ("sqlite" not in _db["ENGINE"] and not _db.get("NAME
 if "sqlite" in _db["ENGINE"]:
     _db["CONN_MAX_AGE"] = 0
     if _db["NAME"] not in ("", ":memory:"):
-        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        _folder = Path(_db["NAME"]).parent
+        if _database_url == _default_db:
+            # The embedded default lives under VAR_DIR, made on first use.
+            try:
+                _folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ImproperlyConfigured(
+                    f"VAR_DIR: cannot create {_folder}: {exc.strerror or exc}"
+                ) from None
+        elif not _folder.is_dir():
+            # A typo in a path the operator chose: say so rather than make a stray folder.
+            raise ImproperlyConfigured(
+                f"DATABASE_URL names a SQLite file in {_folder}, which is not a folder"
+            )
     # WAL lets the web process read while an ingest writes; with synchronous=NORMAL a commit
     # does not wait for the disk (the per-message records of sending), and only a power loss,
     # never a crashed process, can undo the last ones.
@@ -113,6 +150,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The pages' CSS and JavaScript: files, never inline (the Content-Security-Policy forbids it).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
@@ -215,24 +254,91 @@ ARXIV_CATEGORIES = env_str("ARXIV_CATEGORIES", "cs.LG+cs.CL+cs.AI+cs.CV")
 FEED_USER_AGENT = env_str(
     "FEED_USER_AGENT", f"paper-digest/0.1 (+{SITE_URL}; trending papers by email)"
 )
-FEED_TIMEOUT_SECONDS = env_float("FEED_TIMEOUT_SECONDS", 30.0, minimum=1)
+# The most one download may take, from connecting to its last byte: a server that trickles
+# or stalls is cut off then, not only one that is silent for that long.
+FEED_TIMEOUT_SECONDS = env_float("FEED_TIMEOUT_SECONDS", 30.0, minimum=0.1)
+# The most one download may hold, after decompression (a gzip bomb stops there too).
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 # arXiv asks for at most one request every three seconds.
 ARXIV_MIN_INTERVAL_SECONDS = env_float("ARXIV_MIN_INTERVAL_SECONDS", 3.0, minimum=0)
 
 # --- Security ----------------------------------------------------------------------------------
-if not DEBUG:
-    SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+# Served over HTTPS (SITE_URL says so) in production: HTTP is redirected, cookies go over
+# HTTPS only, and browsers are told (HSTS) never to try plain HTTP again.
+HTTPS = SITE_URL.startswith("https://") and not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
+# A load balancer probes over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind a proxy that ends TLS, the request reaches us as HTTP: the proxy's header says it
+# was HTTPS. Only name it when a proxy you run sets it (and strips it from clients), or
+# anyone could claim HTTPS.
+_proxy_header = env_str("PROXY_SSL_HEADER")
+if _proxy_header:
+    if not re.fullmatch(r"HTTP_[A-Z0-9_]+", _proxy_header):
+        raise ImproperlyConfigured(
+            f"PROXY_SSL_HEADER must be a header as Django names it, like "
+            f"HTTP_X_FORWARDED_PROTO, not {_proxy_header!r}"
+        )
+    SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
 
+# Content-Security-Policy (django-csp): scripts, styles and images from this site only, no
+# inline script anywhere. digest.security loosens styles for the admin and for the digest
+# page (an email, whose CSS is inlined into style attributes).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    }
+}
+
+# Admin login (django-axes): after this many failures from one IP address, or for one user
+# name, further attempts are refused for AXES_COOLOFF_TIME hours, right password or not.
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_float("ADMIN_LOGIN_COOLOFF_HOURS", 1.0, minimum=0.01)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# REMOTE_ADDR, as the rate limits count: a client-set X-Forwarded-For would dodge it.
+AXES_CLIENT_IP_CALLABLE = "subscriptions.ratelimit.client_ip"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Every log line goes through one filter that cuts the tokens out of paths
+# ("Bad Request: /unsubscribe/…/"): a log is read by more people than the links were for.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"tokens": {"()": "digest.security.MaskTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print its lines unmasked.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # django-axes says INFO at every login; lockouts are warnings.
+        "axes": {"level": "WARNING"},
+        # runserver's request lines, which Django otherwise prints through its own handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- Subscriptions: cache and rate limits -----------------------------------------------------

@@ -110,3 +110,11 @@ def apply_email_event(self, event_pk: int) -> None:
             raise  # in-process: the webhook answers 500 and the ESP sends the event again
         # The webhook already answered 200, so the ESP will not resend: retry here.
         raise self.retry(exc=exc, countdown=min(600, 10 * 2**self.request.retries)) from exc
+
+
+@shared_task(ignore_result=True)
+def send_account_email(kind: str, subscriber_id: int, new_email: str = "") -> None:
+    """A confirmation, preferences link or email-change link, queued by a web request."""
+    from subscriptions import services
+
+    services.send_account_email(kind, subscriber_id, new_email)

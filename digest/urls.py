@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from digest import dashboard, feedback, feeds, health, views
+from subscriptions import webhooks
 
 # The public pages; URL names carry the app prefix: digest:home, digest:topic, ...
 digest_patterns = [
@@ -21,7 +22,8 @@ urlpatterns = [
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
     path("admin/dashboard/", dashboard.dashboard_view, name="admin_dashboard"),
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),
+    # anymail's webhook views, each answering 400 or 404 with one log line where it raised.
+    path("anymail/", include((webhooks.anymail_urlpatterns(), "anymail"))),
     path("", include((digest_patterns, "digest"))),
     path("", include("subscriptions.urls")),
 ]

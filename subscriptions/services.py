@@ -54,7 +54,7 @@ def subscribe(email: str, preferences: dict[str, object], consent: Consent) -> N
             if subscriber is not None and not subscriber.can_be_emailed:
                 return
             if subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE:
-                send = send_preferences_link
+                kind = PREFERENCES_LINK
             else:
                 subscriber = subscriber or Subscriber(email=email)
                 subscriber.restart_signup(
@@ -64,14 +64,14 @@ def subscribe(email: str, preferences: dict[str, object], consent: Consent) -> N
                     setattr(subscriber, field, value)
                 subscriber.save()
                 subscriber.topics.set(topics)  # type: ignore[arg-type]
-                send = send_confirmation
+                kind = CONFIRMATION
+            # Sent by a task after commit: the row lock is not held while the provider
+            # answers, and the answer takes as long whether or not mail goes out.
+            queue_account_email(kind, subscriber.pk)
     except IntegrityError:
         # Two signups of a new address at the same moment: the other request created the
         # row and sends the confirmation; a second email would only be noise.
         log.info("concurrent signup of one address; the first request sends")
-        return
-    # Sent outside the transaction: the row lock is not held while the provider answers.
-    send(subscriber)
 
 
 def request_link(email: str) -> None:
@@ -81,10 +81,47 @@ def request_link(email: str) -> None:
     subscriber = Subscriber.objects.filter(email=email).first()
     if subscriber is None or not subscriber.can_be_emailed:
         return
-    if subscriber.status == Subscriber.Status.PENDING:
-        send_confirmation(subscriber)
-    else:
+    pending = subscriber.status == Subscriber.Status.PENDING
+    queue_account_email(CONFIRMATION if pending else PREFERENCES_LINK, subscriber.pk)
+
+
+# --- account emails: out of the request -------------------------------------------------
+# Sending inside the request made the answer slow exactly when mail went out, so its time
+# told who is on the list. The request only queues; a task sends (in-process without a
+# broker, as before).
+CONFIRMATION = "confirmation"
+PREFERENCES_LINK = "preferences-link"
+EMAIL_CHANGE = "email-change"
+
+
+def queue_account_email(kind: str, subscriber_id: int, new_email: str = "") -> None:
+    """Send this account email from a task once the current transaction commits."""
+    from digest.tasks import send_account_email  # tasks import the world
+
+    def enqueue() -> None:
+        try:
+            send_account_email.delay(kind, subscriber_id, new_email)
+        except Exception:
+            # The visitor sees the usual page either way and can ask again.
+            log.exception("could not queue the %s email for subscriber %s", kind, subscriber_id)
+
+    transaction.on_commit(enqueue)
+
+
+def send_account_email(kind: str, subscriber_id: int, new_email: str = "") -> None:
+    """What the task does: send it if it still makes sense (the row may have changed)."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or not subscriber.can_be_emailed or Suppression.covers(subscriber.email):
+        return
+    if kind == CONFIRMATION:
+        if subscriber.status == Subscriber.Status.PENDING:
+            send_confirmation(subscriber)
+    elif kind == PREFERENCES_LINK:
         send_preferences_link(subscriber)
+    elif kind == EMAIL_CHANGE:
+        send_email_change(subscriber, new_email)
+    else:
+        raise ValueError(f"no account email is called {kind!r}")
 
 
 def _send(message: EmailMessage) -> None:
@@ -137,11 +174,16 @@ def send_preferences_link(subscriber: Subscriber) -> None:
 
 
 def request_email_change(subscriber: Subscriber, new_email: str) -> None:
-    """Sends a link to the new address; the change happens when it is opened.
+    """Queues a link to the new address; the change happens when it is opened.
 
-    Says nothing about whether the new address is taken: that would let any subscriber
-    probe the list from their preferences page.
+    Whether the new address is taken is decided in the task, so the answer says nothing
+    about it, not even by its time: that would let any subscriber probe the list from
+    their preferences page.
     """
+    queue_account_email(EMAIL_CHANGE, subscriber.pk, new_email)
+
+
+def send_email_change(subscriber: Subscriber, new_email: str) -> None:
     if Suppression.covers(new_email) or Subscriber.objects.filter(email=new_email).exists():
         return
     token = tokens.make_email_change_token(subscriber.pk, subscriber.email, new_email)
@@ -190,6 +232,30 @@ def subscriber_for(salt: str, token: str) -> Subscriber | None:
     Raises tokens.TokenInvalid / TokenExpired for a bad token.
     """
     return subscriber_named(tokens.read_token(salt, token))
+
+
+@dataclass(frozen=True)
+class UnsubscribeLink:
+    """Whom an unsubscribe link names. `same_address` is False for a recent link sent to an
+    address they have changed since: it may unsubscribe them, and show nothing else."""
+
+    subscriber: Subscriber | None
+    same_address: bool = True
+
+
+def unsubscribe_link(token: str) -> UnsubscribeLink:
+    """The reader an unsubscribe link was made for; raises tokens.TokenInvalid for a bad
+    token, and for an old link to an address that changed since (it would do nothing, and
+    saying "done" would be a lie)."""
+    subject, made_at = tokens.read_unsubscribe_token(token)
+    subscriber = Subscriber.objects.filter(pk=subject.pk).first()
+    if subscriber is None:
+        return UnsubscribeLink(None)  # deleted: nothing is sent to them, nothing to stop
+    if tokens.fingerprint(subscriber.email) == subject.fingerprint:
+        return UnsubscribeLink(subscriber)
+    if made_at is not None and timezone.now() - made_at <= tokens.UNSUBSCRIBE_AFTER_CHANGE_MAX_AGE:
+        return UnsubscribeLink(subscriber, same_address=False)
+    raise tokens.TokenInvalid
 
 
 def subscriber_named(subject: tokens.TokenSubject) -> Subscriber | None:
@@ -254,6 +320,7 @@ def recent_deliveries(subscriber: Subscriber, limit: int = 10) -> list[Model]:
     delivery = apps.get_model("digest", "Delivery")
     return list(
         delivery.objects.filter(subscriber=subscriber)
+        .select_related("subscriber")  # each row's "view" link is signed for the address
         .prefetch_related("items__paper")
         .order_by("-created_at", "-pk")[:limit]
     )

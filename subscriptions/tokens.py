@@ -5,6 +5,14 @@ token), and every token names the subscriber by primary key *and* a short hash o
 address it was sent to, so it dies when the address changes and cannot be pointed at
 another row. Tokens are `<pk>.<hash>:<signature>` (plus a timestamp for expiring ones):
 URL-safe and short enough for a plain-text email.
+
+Two carry a timestamp for another reason:
+- "view in browser" (`<delivery id>.<hash>:<time>:<signature>`) shows a whole digest with
+  fresh links, so it also expires, after VIEW_IN_BROWSER_MAX_AGE;
+- unsubscribe: an opt-out must keep working for the person it was sent to at least 30 days
+  after the send (CAN-SPAM), even if they changed their address since. Within
+  UNSUBSCRIBE_AFTER_CHANGE_MAX_AGE of its making, it still unsubscribes its reader after a
+  change; it only ever unsubscribes, never opens their preferences.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core import signing
 
@@ -20,7 +28,7 @@ SALT_CONFIRM = "subscriptions.confirm"
 SALT_PREFERENCES = "subscriptions.preferences"
 SALT_UNSUBSCRIBE = "subscriptions.unsubscribe"
 SALT_EMAIL_CHANGE = "subscriptions.email-change"
-# Reserved for the digest's "view in browser" and feedback links.
+# The digest's "view in browser" and feedback links.
 SALT_VIEW_IN_BROWSER = "digest.view-in-browser"
 SALT_FEEDBACK = "digest.feedback"
 # A reader's digests as an Atom feed, at a URL they keep (and never see expire).
@@ -28,6 +36,11 @@ SALT_PERSONAL_FEED = "digest.personal-feed"
 
 CONFIRM_MAX_AGE = timedelta(days=7)
 EMAIL_CHANGE_MAX_AGE = timedelta(days=7)
+VIEW_IN_BROWSER_MAX_AGE = timedelta(days=90)
+# The law asks for 30 days after the send; digests are built when sent, so the token's
+# time is the send's. Twice that, for readers who are slow to open their mail.
+UNSUBSCRIBE_AFTER_CHANGE_MAX_AGE = timedelta(days=60)
+_TIMESTAMPED = (SALT_CONFIRM, SALT_UNSUBSCRIBE)
 
 # 64 bits of the address's hash: enough to tell addresses apart, and the signature (not
 # this hash) is what makes a token unforgeable.
@@ -54,13 +67,15 @@ def fingerprint(email: str) -> str:
 
 def make_token(salt: str, pk: int, email: str) -> str:
     value = f"{pk}.{fingerprint(email)}"
-    if salt == SALT_CONFIRM:
+    if salt in _TIMESTAMPED:
         return signing.TimestampSigner(salt=salt).sign(value)
     return signing.Signer(salt=salt).sign(value)
 
 
 def read_token(salt: str, token: str) -> TokenSubject:
     """Who the token was made for; raises TokenExpired or TokenInvalid."""
+    if salt == SALT_UNSUBSCRIBE:
+        return read_unsubscribe_token(token)[0]
     try:
         if salt == SALT_CONFIRM:
             value = signing.TimestampSigner(salt=salt).unsign(token, max_age=CONFIRM_MAX_AGE)
@@ -70,10 +85,52 @@ def read_token(salt: str, token: str) -> TokenSubject:
         raise TokenExpired from None
     except signing.BadSignature:
         raise TokenInvalid from None
+    return _subject(value)
+
+
+def _subject(value: str) -> TokenSubject:
     pk, _, fp = value.partition(".")
     if not pk.isdigit() or len(fp) != _FINGERPRINT_CHARS:
         raise TokenInvalid
     return TokenSubject(pk=int(pk), fingerprint=fp)
+
+
+def read_unsubscribe_token(token: str) -> tuple[TokenSubject, datetime | None]:
+    """Who an unsubscribe token was made for, and when (None for the links made before
+    they carried a time: they work while the address is unchanged). Raises TokenInvalid."""
+    try:
+        value = signing.Signer(salt=SALT_UNSUBSCRIBE).unsign(token)
+    except signing.BadSignature:
+        raise TokenInvalid from None
+    value, _, stamp = value.partition(":")
+    made_at = None
+    if stamp:
+        try:
+            made_at = datetime.fromtimestamp(signing.b62_decode(stamp), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise TokenInvalid from None
+    return _subject(value), made_at
+
+
+def make_view_token(delivery_id: int, email: str) -> str:
+    """The digest's "view in browser" link: that digest, for the address it went to."""
+    value = f"{delivery_id}.{fingerprint(email)}"
+    return signing.TimestampSigner(salt=SALT_VIEW_IN_BROWSER).sign(value)
+
+
+def read_view_token(token: str) -> TokenSubject:
+    """The delivery (as pk) and the address hash; raises TokenExpired or TokenInvalid.
+
+    Links made before they carried the address and a time (`<id>:<signature>`) are invalid.
+    """
+    signer = signing.TimestampSigner(salt=SALT_VIEW_IN_BROWSER)
+    try:
+        value = signer.unsign(token, max_age=VIEW_IN_BROWSER_MAX_AGE)
+    except signing.SignatureExpired:
+        raise TokenExpired from None
+    except (signing.BadSignature, ValueError):
+        raise TokenInvalid from None
+    return _subject(value)
 
 
 def make_feedback_tokens(pk: int, email: str, paper_ids: Iterable[int]) -> dict[int, str]:

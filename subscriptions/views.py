@@ -101,13 +101,21 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     return _check_inbox(request)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @with_subscriber(tokens.SALT_CONFIRM)
 def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    """GET shows a button and changes nothing; its POST (CSRF-protected) confirms.
+
+    Link scanners and mail previews open every link in a message: if opening confirmed,
+    anyone could subscribe a stranger and the stranger's mail gateway would confirm it.
+    """
     if subscriber.status not in (Subscriber.Status.PENDING, Subscriber.Status.ACTIVE):
         # Unsubscribed (or bounced) since the email was sent: consent must be given anew.
         return bad_link(request)
-    subscriber.confirm(ip=ratelimit.client_ip(request))
+    if request.method == "GET" and subscriber.status == Subscriber.Status.PENDING:
+        return render(request, "subscriptions/confirm.html", {"subscriber": subscriber})
+    if request.method == "POST":
+        subscriber.confirm(ip=ratelimit.client_ip(request))
     context = {"subscriber": subscriber, "preferences_page": subscriber.preferences_path()}
     return render(request, "subscriptions/confirmed.html", context)
 
@@ -148,9 +156,13 @@ def _initial(subscriber: Subscriber) -> dict[str, object]:
 def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     form = PreferencesForm(request.POST or None, initial=_initial(subscriber))
     if request.method == "POST" and form.is_valid():
+        new_email = form.cleaned_data["email"]
+        # Asking for a new address sends an email to it: it counts against the per-IP limit
+        # like signups and link requests, token or not, or one token is a mail cannon.
+        if new_email != subscriber.email and ratelimit.ip_over_limit(request):
+            return _too_many(request)
         services.update_preferences(subscriber, form.preferences())
         messages.success(request, "Your preferences are saved.")
-        new_email = form.cleaned_data["email"]
         if new_email != subscriber.email:
             if not ratelimit.address_over_limit(new_email):
                 services.request_email_change(subscriber, new_email)
@@ -285,9 +297,10 @@ def change_email(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        subscriber = services.subscriber_for(tokens.SALT_UNSUBSCRIBE, token)
+        link = services.unsubscribe_link(token)
     except (tokens.TokenInvalid, tokens.TokenExpired):
         return bad_link(request)
+    subscriber = link.subscriber
     if request.method == "POST":
         if subscriber is not None:
             one_click = request.POST.get("List-Unsubscribe") == "One-Click"
@@ -295,8 +308,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         # 200 and a page, never a redirect (RFC 8058); a repeat answers the same.
         return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})
     # GET never changes anything: scanners and link previews fetch every link in a message.
-    context = {"subscriber": subscriber, "pause_weeks": PAUSE_WEEKS}
-    if subscriber is not None:
+    context = {"subscriber": subscriber, "pause_weeks": PAUSE_WEEKS, "limited": False}
+    if subscriber is not None and not link.same_address:
+        # A link to an address they changed since: whoever holds that old email may stop
+        # the digests, and learns nothing more (not the new address, no preferences).
+        context["limited"] = True
+    elif subscriber is not None:
         context["token"] = subscriber.token(tokens.SALT_PREFERENCES)
         context["topics"] = list(subscriber.topics.all())
     return render(request, "subscriptions/unsubscribe.html", context)

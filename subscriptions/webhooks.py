@@ -17,7 +17,8 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
-from functools import partial
+from copy import copy
+from functools import partial, wraps
 from typing import Any
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -25,7 +26,9 @@ from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
 from anymail.utils import get_anymail_setting
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.utils import timezone
 
 from digest.models import Delivery
@@ -344,6 +347,58 @@ EFFECTS: dict[str, Callable[[EmailEvent], None]] = {
     Effect.CLICKED: _tracked("clicked_at"),
     Effect.NONE: _nothing,
 }
+
+
+# --- the views' answers --------------------------------------------------------------------
+# What a body that is not what the ESP sends makes anymail's parsers raise: JSON that is
+# malformed (ValueError) or of the wrong shape (a list where an object was expected).
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError, LookupError)
+
+
+def guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """anymail's webhook view, answering 400 or 404 with one log line where it raised.
+
+    - a forged request (wrong secret or signature): 400, one line, no traceback;
+    - an ESP that is not configured here (Mailgun without its signing key, SES without
+      boto3): 404, as if the URL did not exist;
+    - a body that cannot be read, even with the right secret: 400, or the ESP would retry
+      it for ever.
+    Database errors still raise: a 500 makes the ESP send the event again later.
+    """
+
+    @wraps(view)  # keeps csrf_exempt
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except AnymailWebhookValidationFailure as exc:
+            return _answer(HttpResponseBadRequest(), "refused", request, exc)
+        except ImproperlyConfigured as exc:
+            return _answer(HttpResponseNotFound(), "not configured", request, exc)
+        except UNREADABLE as exc:
+            return _answer(HttpResponseBadRequest(), "unreadable body", request, exc)
+
+    return wrapped
+
+
+def _answer(
+    response: HttpResponse, what: str, request: HttpRequest, exc: Exception
+) -> HttpResponse:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    log.warning("webhook %s %s: %s: %s", request.path, what, type(exc).__name__, reason)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django logs it once
+    return response
+
+
+def anymail_urlpatterns() -> list[Any]:
+    """anymail's URLs (`/anymail/<esp>/tracking/` and the rest), each view guarded."""
+    from anymail import urls
+
+    patterns = []
+    for pattern in urls.urlpatterns:
+        guarded_pattern = copy(pattern)
+        guarded_pattern.callback = guarded(pattern.callback)
+        patterns.append(guarded_pattern)
+    return patterns
 
 
 # --- deployment check ----------------------------------------------------------------------------

@@ -33,3 +33,19 @@ def _fresh_paper_pools():
     forget_pools()
     yield
     forget_pools()
+
+
+@pytest.fixture(autouse=True)
+def _commit_at_the_end_of_each_request(monkeypatch):
+    """A request commits when it ends, and what it queued with on_commit (account emails,
+    profile fits) runs then. A test runs in one transaction that never commits: run each
+    test-client request's callbacks when it ends, as its commit would."""
+    from django.test import Client, TestCase
+
+    original = Client.request
+
+    def request_and_commit(self, **request):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return original(self, **request)
+
+    monkeypatch.setattr(Client, "request", request_and_commit)

@@ -73,6 +73,9 @@ def _load(data: bytes | str) -> list[Any]:
         loaded = json.loads(data)
     except json.JSONDecodeError as exc:
         raise FeedError(_json_error(data, exc)) from None
+    except RecursionError:
+        # Python's parser recurses per level: 100,000 nested "[" exhaust the stack.
+        raise FeedError("not hf-json: the JSON is nested too deeply") from None
     if isinstance(loaded, dict) and "error" in loaded:
         raise FeedError(f"hf-json: the API answered an error: {shorten(str(loaded['error']), 200)}")
     if not isinstance(loaded, list):

@@ -85,10 +85,14 @@ def paper_texts(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
 
 
 def ingest_hf_day(day: date) -> list[IngestReport]:
-    return [
-        ingest_bytes(d.body, label=d.url, fmt=d.format, reference_date=day)
+    """Every page of the day is downloaded and parsed before any is stored: a page that
+    fails leaves nothing half-written."""
+    now = timezone.now()
+    parsed = [
+        (d.url, parse_any(d.body, d.format, reference_date_for(d.url, day), now=now))
         for d in fetch.hf_daily_papers(day)
     ]
+    return [store(result, label=url, now=now) for url, result in parsed]
 
 
 def ingest_arxiv(categories: str | None = None) -> IngestReport:

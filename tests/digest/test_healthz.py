@@ -21,11 +21,7 @@ def test_it_answers_ok_with_the_database_and_in_process_tasks(client, settings):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    body = response.json()
-    assert body["status"] == "ok"
-    assert body["checks"]["database"]["ok"] is True
-    assert body["checks"]["database"]["ms"] >= 0
-    assert body["checks"]["broker"] == {"ok": True, "mode": "eager"}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
 
 
 def test_the_trailing_slash_answers_the_same(client):
@@ -49,30 +45,30 @@ def test_head_answers_without_a_body_and_post_is_refused(client):
     assert client.put("/healthz").status_code == 405
 
 
-def test_a_broker_that_is_down_makes_it_503_with_a_short_error_and_no_secret(client, settings):
+def test_a_broker_that_is_down_makes_it_503_saying_only_failing(client, settings, caplog):
     settings.CELERY_BROKER_URL = DEAD_REDIS
 
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "error"
-    assert body["checks"]["database"]["ok"] is True
-    broker = body["checks"]["broker"]
-    assert broker["ok"] is False
-    assert broker["mode"] == "redis"
-    assert broker["error"].startswith("ConnectionError")
-    assert len(broker["error"]) <= health.ERROR_MAX_CHARS
+    assert response.json() == {
+        "status": "failing",
+        "checks": {"database": "ok", "broker": "failing"},
+    }
     text = response.content.decode()
-    assert "hunter2" not in text
-    assert "Traceback" not in text
+    assert "127.0.0.1" not in text and "hunter2" not in text and "Connection" not in text
+    # The detail is in the log, one line, credentials masked.
+    [record] = [r for r in caplog.records if r.name == "digest.health"]
+    assert "ConnectionError" in record.getMessage()
+    assert "hunter2" not in record.getMessage()
+    assert record.exc_info is None
 
 
-def test_a_database_that_is_down_makes_it_503(client, monkeypatch):
+def test_a_database_that_is_down_makes_it_503_saying_only_failing(client, monkeypatch, caplog):
     class DeadCursor:
         def __enter__(self) -> DeadCursor:
             raise OperationalError(
-                'connection to server at "db.internal" failed: '
+                'connection to server at "db.internal" (10.0.0.5), port 5432 failed: '
                 "postgres://digest:s3cret-pw@db.internal:5432/digest password=s3cret-pw"
             )
 
@@ -84,12 +80,13 @@ def test_a_database_that_is_down_makes_it_503(client, monkeypatch):
     response = client.get("/healthz")
 
     assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "error"
-    assert body["checks"]["database"]["ok"] is False
-    assert body["checks"]["database"]["error"].startswith("OperationalError: ")
-    assert body["checks"]["broker"]["ok"] is True
-    assert "s3cret" not in response.content.decode()
+    assert response.json() == {
+        "status": "failing",
+        "checks": {"database": "failing", "broker": "ok"},
+    }
+    text = response.content.decode()
+    assert "db.internal" not in text and "5432" not in text and "s3cret" not in text
+    assert "db.internal" in caplog.text and "s3cret" not in caplog.text
 
 
 def test_short_errors_keep_one_line_and_hide_credentials():

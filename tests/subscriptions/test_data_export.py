@@ -22,7 +22,7 @@ def test_the_download_is_a_json_attachment(client, alice):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"].startswith("attachment;")
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
 
 
 def test_it_holds_every_stored_field_the_topics_and_the_consent_record(client, alice):

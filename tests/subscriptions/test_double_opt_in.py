@@ -1,4 +1,6 @@
-"""Signing up stores a pending subscriber and emails a link; opening it confirms."""
+"""Signing up stores a pending subscriber and emails a link; its page's button confirms.
+
+Opening the link changes nothing: link scanners and mail previews open every link."""
 
 from __future__ import annotations
 
@@ -22,6 +24,14 @@ def sign_up(client, **overrides):
     return client.post(
         SUBSCRIBE, signup_data(**overrides), HTTP_USER_AGENT=BROWSER, REMOTE_ADDR="203.0.113.5"
     )
+
+
+def confirm(client, path, **extra):
+    """What a person does: open the link, then press the page's button."""
+    page = client.get(path, **extra)
+    assert page.status_code == 200, page.status_code
+    assert "Yes, subscribe me" in page.content.decode()
+    return client.post(path, **extra)
 
 
 def test_a_new_address_becomes_pending_with_its_preferences_and_consent_record(client):
@@ -72,11 +82,47 @@ def test_the_confirmation_email_has_its_css_inlined(client, outbox):
     assert style_block.strip().startswith("@media")
 
 
-def test_opening_the_link_confirms_and_records_when_and_from_where(client, outbox):
+def test_opening_the_link_shows_a_button_and_changes_nothing(client, outbox):
     sign_up(client)
     path = link_path(outbox.messages[0], "confirm")
 
-    response = client.get(path, REMOTE_ADDR="203.0.113.9")
+    for _ in range(3):  # a mail gateway's scanner, a preview, the person
+        response = client.get(path, REMOTE_ADDR="203.0.113.9")
+    client.head(path)
+
+    erin = Subscriber.objects.get(email="erin@example.com")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Confirm your subscription" in body
+    assert '<button type="submit">Yes, subscribe me</button>' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+    assert erin.status == Subscriber.Status.PENDING
+    assert erin.confirmed_at is None
+
+
+def test_the_button_is_csrf_protected(client, outbox):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    sign_up(client)
+    path = link_path(outbox.messages[0], "confirm")
+
+    forged = browser.post(path)  # from another site: no token
+    assert forged.status_code == 403
+    assert Subscriber.objects.get(email="erin@example.com").status == "pending"
+
+    page = browser.get(path)
+    token = page.context["csrf_token"]
+    response = browser.post(path, {"csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 200
+    assert Subscriber.objects.get(email="erin@example.com").status == "active"
+
+
+def test_the_button_confirms_and_records_when_and_from_where(client, outbox):
+    sign_up(client)
+    path = link_path(outbox.messages[0], "confirm")
+
+    response = confirm(client, path, REMOTE_ADDR="203.0.113.9")
 
     erin = Subscriber.objects.get(email="erin@example.com")
     assert response.status_code == 200
@@ -89,10 +135,11 @@ def test_opening_the_link_confirms_and_records_when_and_from_where(client, outbo
 def test_confirming_twice_changes_nothing_the_second_time(client, outbox):
     sign_up(client)
     path = link_path(outbox.messages[0], "confirm")
-    client.get(path, REMOTE_ADDR="203.0.113.9")
+    confirm(client, path, REMOTE_ADDR="203.0.113.9")
     first = Subscriber.objects.get(email="erin@example.com").confirmed_at
 
-    response = client.get(path, REMOTE_ADDR="203.0.113.10")
+    response = client.post(path, REMOTE_ADDR="203.0.113.10")
+    assert "You're subscribed" in client.get(path).content.decode()  # no second button
 
     erin = Subscriber.objects.get(email="erin@example.com")
     assert response.status_code == 200
@@ -107,8 +154,10 @@ def test_the_link_expires_after_seven_days(client, outbox):
         traveller.shift(timedelta(days=7, seconds=1))
 
         response = client.get(path)
+        pressed = client.post(path)
 
     assert response.status_code == 410
+    assert pressed.status_code == 410
     assert "This link has expired" in response.content.decode()
     assert 'name="email"' in response.content.decode()  # a form to get a new link
     assert Subscriber.objects.get(email="erin@example.com").status == "pending"
@@ -120,7 +169,7 @@ def test_the_link_still_works_on_the_seventh_day(client, outbox):
         path = link_path(outbox.messages[0], "confirm")
         traveller.shift(timedelta(days=6, hours=23))
 
-        client.get(path)
+        confirm(client, path)
 
     assert Subscriber.objects.get(email="erin@example.com").status == "active"
 
@@ -139,8 +188,9 @@ def test_a_tampered_link_gets_a_clear_page_with_a_form_for_a_new_one(client, out
     token = link_path(outbox.messages[0], "confirm").split("/")[2]
 
     response = client.get(f"/confirm/{tamper(token)}/")
+    pressed = client.post(f"/confirm/{tamper(token)}/")
 
-    assert response.status_code == 400
+    assert response.status_code == pressed.status_code == 400
     assert "This link does not work" in response.content.decode()
     assert 'action="/preferences/"' in response.content.decode()
     assert Subscriber.objects.get(email="erin@example.com").status == "pending"
@@ -151,9 +201,10 @@ def test_a_confirm_link_cannot_confirm_after_an_unsubscribe(client, outbox):
     path = link_path(outbox.messages[0], "confirm")
     Subscriber.objects.get().unsubscribe("changed my mind")
 
-    response = client.get(path)
+    response = client.post(path)
 
     assert response.status_code == 400
+    assert client.get(path).status_code == 400
     assert Subscriber.objects.get().status == "unsubscribed"
 
 

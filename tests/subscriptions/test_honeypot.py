@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.contrib.staticfiles import finders
 
 from subscriptions.models import Subscriber
 from tests.subscriptions.helpers import signup_data, without_csrf
@@ -40,4 +43,6 @@ def test_the_honeypot_is_hidden_from_people(client):
     assert '<div class="hp" aria-hidden="true">' in body
     assert 'name="website"' in body
     assert 'tabindex="-1"' in body and 'autocomplete="off"' in body
-    assert ".hp {" in body  # positioned off-screen by the stylesheet
+    # Positioned off-screen by the stylesheet, a file the page links to.
+    assert '<link rel="stylesheet" href="/static/css/site.css">' in body
+    assert ".hp {" in Path(finders.find("css/site.css")).read_text()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.core import signing
 from django.test import Client
+from django.utils import timezone
 
 from subscriptions import tokens
 from subscriptions.models import Subscriber
@@ -97,8 +102,8 @@ def test_a_forged_token_is_refused_and_changes_nothing(mail_client, alice):
 
 def test_a_token_cannot_be_pointed_at_another_address(mail_client, alice, bob):
     token = alice.token(tokens.SALT_UNSUBSCRIBE)
-    value, signature = token.split(":")
-    for_bob = f"{bob.pk}.{value.split('.')[1]}:{signature}"
+    value, rest = token.split(":", 1)
+    for_bob = f"{bob.pk}.{value.split('.')[1]}:{rest}"
 
     response = mail_client.post(f"/unsubscribe/{for_bob}/", ONE_CLICK, content_type=FORM)
 
@@ -133,3 +138,79 @@ def test_an_already_unsubscribed_person_sees_so_on_get(client, carol):
 def test_put_and_delete_are_not_allowed(client, alice):
     assert client.put(alice.unsubscribe_path()).status_code == 405
     assert client.delete(alice.unsubscribe_path()).status_code == 405
+
+
+# --- after an address change: the link keeps working for the reader it was sent to ------
+def test_after_an_address_change_the_link_in_an_old_email_still_unsubscribes_them(
+    mail_client, alice
+):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        path = alice.unsubscribe_path()  # in the List-Unsubscribe header of a digest
+        alice.change_email("alice@new.example")
+        traveller.shift(timedelta(days=30))
+
+        response = mail_client.post(path, ONE_CLICK, content_type=FORM)
+
+    alice.refresh_from_db()
+    assert response.status_code == 200
+    assert "You're unsubscribed" in response.content.decode()
+    assert alice.status == "unsubscribed"
+    assert alice.unsubscribe_reason == "one-click"
+
+
+def test_the_page_of_such_a_link_offers_only_to_unsubscribe_and_shows_no_address(client, alice):
+    path = alice.unsubscribe_path()
+    alice.change_email("alice@new.example")
+
+    body = client.get(path).content.decode()
+
+    assert '<button type="submit" class="danger">Unsubscribe</button>' in body
+    assert "alice@new.example" not in body and "alice@example.com" not in body
+    assert "/preferences/" not in body.replace('href="/preferences/"', "")
+    assert "Pause for" not in body
+    assert Subscriber.objects.get(pk=alice.pk).status == "active"
+
+
+def test_an_old_link_after_an_address_change_never_answers_done_while_doing_nothing(
+    mail_client, alice
+):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        path = alice.unsubscribe_path()
+        alice.change_email("alice@new.example")
+        traveller.shift(tokens.UNSUBSCRIBE_AFTER_CHANGE_MAX_AGE + timedelta(days=1))
+
+        response = mail_client.post(path, ONE_CLICK, content_type=FORM)
+
+    assert response.status_code == 400
+    assert "You're unsubscribed" not in response.content.decode()
+    assert "This link does not work" in response.content.decode()
+    assert Subscriber.objects.get(pk=alice.pk).status == "active"
+
+
+def test_with_the_same_address_a_link_works_however_old(mail_client, alice):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        path = alice.unsubscribe_path()
+        traveller.shift(timedelta(days=400))
+
+        mail_client.post(path, ONE_CLICK, content_type=FORM)
+
+    assert Subscriber.objects.get(pk=alice.pk).status == "unsubscribed"
+
+
+def test_links_sent_before_they_carried_a_time_still_work_for_the_same_address(mail_client, alice):
+    value = f"{alice.pk}.{tokens.fingerprint(alice.email)}"
+    old_kind = signing.Signer(salt=tokens.SALT_UNSUBSCRIBE).sign(value)
+
+    response = mail_client.post(f"/unsubscribe/{old_kind}/", ONE_CLICK, content_type=FORM)
+
+    assert response.status_code == 200
+    assert Subscriber.objects.get(pk=alice.pk).status == "unsubscribed"
+
+
+def test_the_link_of_a_recent_email_cannot_open_the_preferences_of_the_new_address(client, alice):
+    token = alice.unsubscribe_path().split("/")[2]
+    alice.change_email("alice@new.example")
+
+    response = client.get(f"/preferences/{token}/")
+
+    assert response.status_code == 400

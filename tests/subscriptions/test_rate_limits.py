@@ -80,3 +80,49 @@ def test_the_limits_reset_after_an_hour(client, outbox):
 
     assert response.status_code == 200
     assert len(outbox.to("erin@example.com")) == 3
+
+
+def ask_for_new_address(client, subscriber, new_email, ip):
+    data = {
+        "email": new_email,
+        "topics": [t.slug for t in subscriber.topics.all()],
+        "frequency": subscriber.frequency,
+        "weekday": subscriber.weekday,
+        "send_hour": subscriber.send_hour,
+        "timezone": subscriber.timezone,
+        "max_papers": subscriber.max_papers,
+    }
+    return client.post(subscriber.preferences_path(), data, REMOTE_ADDR=ip)
+
+
+def test_email_changes_count_against_the_ip_limit_even_with_a_valid_token(client, alice, outbox):
+    answers = [
+        ask_for_new_address(client, alice, f"target{i}@example.net", "203.0.113.1")
+        for i in range(8)
+    ]
+
+    assert [a.status_code for a in answers] == [302] * 5 + [429] * 3
+    assert b"Too many requests" in answers[-1].content
+    assert len(outbox) == 5  # not 8: the form is no mail cannon
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"
+
+
+def test_signups_and_email_changes_share_one_ip_limit(client, alice):
+    for i in range(4):
+        client.post(
+            "/subscribe/", signup_data(email=f"p{i}@example.com"), REMOTE_ADDR="203.0.113.1"
+        )
+
+    first = ask_for_new_address(client, alice, "one@example.net", "203.0.113.1")
+    second = ask_for_new_address(client, alice, "two@example.net", "203.0.113.1")
+
+    assert (first.status_code, second.status_code) == (302, 429)
+
+
+def test_saving_preferences_without_a_new_address_is_not_counted(client, alice):
+    answers = [
+        ask_for_new_address(client, alice, "alice@example.com", "203.0.113.1") for _ in range(8)
+    ]
+
+    assert {a.status_code for a in answers} == {302}

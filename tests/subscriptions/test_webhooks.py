@@ -638,3 +638,74 @@ def test_the_deploy_check_warns_when_an_esp_sends_without_a_webhook_secret(setti
 
     settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "server-token", "WEBHOOK_SECRET": SECRET}
     assert webhooks.check_webhook_secret() == []
+
+
+# --- bodies and ESPs that are not what they should be: 400 or 404, one line, never a 500 ----
+@pytest.mark.parametrize(
+    ("esp", "body"),
+    [
+        ("postmark", "{not json"),
+        ("postmark", "[1, 2, 3]"),
+        ("postmark", '"a string"'),
+        ("mailgun", "{not json"),
+        ("mailgun", "[]"),
+        ("sparkpost", "{not json"),
+        ("brevo", "[]"),
+    ],
+)
+def test_a_malformed_body_with_the_right_secret_is_a_400_and_one_log_line(
+    client, alice, caplog, esp, body
+):
+    response = client.post(
+        f"/anymail/{esp}/tracking/", data=body, content_type="application/json",
+        **basic_auth(SECRET),
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert not EmailEvent.objects.exists()
+    assert refreshed(alice).status == Subscriber.Status.ACTIVE
+    warnings = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    message = warnings[0].getMessage()
+    assert "unreadable body" in message or "invalid payload" in message  # anymail's own word
+    assert warnings[0].exc_info is None
+
+
+def test_mailgun_without_a_signing_key_answers_404_not_500(client, settings, caplog):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+
+    response = client.post(
+        "/anymail/mailgun/tracking/", data="{}", content_type="application/json",
+        **basic_auth(SECRET),
+    )  # fmt: skip
+    anonymous = client.post("/anymail/mailgun/tracking/", data="{}", content_type="text/plain")
+
+    assert (response.status_code, anonymous.status_code) == (404, 404)
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_amazon_ses_without_boto3_answers_404_not_500(client, monkeypatch, caplog):
+    from anymail.exceptions import AnymailImproperlyInstalled
+
+    def no_boto3(kwargs):
+        raise AnymailImproperlyInstalled(missing_package="boto3", install_extra="amazon-ses")
+
+    monkeypatch.setattr(amazon_ses, "_get_anymail_boto3_params", no_boto3)
+
+    response = client.post("/anymail/amazon_ses/tracking/", data="{}", content_type="text/plain")
+
+    assert response.status_code == 404
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+@pytest.mark.parametrize("secret", [None, "esp-webhooks:guessed"])
+def test_a_forged_request_logs_one_line_without_a_traceback(post, alice, caplog, secret):
+    response = post("postmark", postmark("postmark_bounce.json", alice.email, ids(alice)),
+                    secret=secret)  # fmt: skip
+
+    assert response.status_code == 400
+    warnings = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "refused" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None
+    assert SECRET.split(":")[1] not in caplog.text
