@@ -37,21 +37,74 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import throwaway_database
 
 ZONES = [
-    "UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "Asia/Kolkata", "Asia/Shanghai",
-    "Asia/Tokyo", "Australia/Sydney", "America/Sao_Paulo", "America/New_York",
-    "America/Chicago", "America/Los_Angeles",
-]  # fmt: skip
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+]
 KEYWORDS = [
-    "retrieval", "agents", "diffusion", "reasoning", "memory", "quantization", "benchmark",
-    "alignment", "sparse", "robust", "multimodal", "transformer",
-]  # fmt: skip
+    "retrieval",
+    "agents",
+    "diffusion",
+    "reasoning",
+    "memory",
+    "quantization",
+    "benchmark",
+    "alignment",
+    "sparse",
+    "robust",
+    "multimodal",
+    "transformer",
+]
 WORDS = [
-    "language", "model", "reasoning", "retrieval", "agents", "vision", "multimodal", "diffusion",
-    "memory", "training", "quantization", "code", "generation", "benchmark", "reinforcement",
-    "learning", "search", "efficient", "transformer", "attention", "dataset", "alignment",
-    "evaluation", "robust", "scalable", "sparse", "experts", "we", "propose", "method",
-    "results", "show", "improves", "state", "art", "tasks", "data", "performance", "novel",
-]  # fmt: skip
+    "language",
+    "model",
+    "reasoning",
+    "retrieval",
+    "agents",
+    "vision",
+    "multimodal",
+    "diffusion",
+    "memory",
+    "training",
+    "quantization",
+    "code",
+    "generation",
+    "benchmark",
+    "reinforcement",
+    "learning",
+    "search",
+    "efficient",
+    "transformer",
+    "attention",
+    "dataset",
+    "alignment",
+    "evaluation",
+    "robust",
+    "scalable",
+    "sparse",
+    "experts",
+    "we",
+    "propose",
+    "method",
+    "results",
+    "show",
+    "improves",
+    "state",
+    "art",
+    "tasks",
+    "data",
+    "performance",
+    "novel",
+]
 NOW = datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
 PAPERS = 2_000
 
@@ -71,26 +124,33 @@ def populate(subscribers: int, rng: random.Random) -> None:
         title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))).capitalize()
         papers.append(
             Paper(
-                title=f"{title} {n}", title_key=f"{title.lower()} {n}", arxiv_id=f"2611.{n:05d}",
+                title=f"{title} {n}",
+                title_key=f"{title.lower()} {n}",
+                arxiv_id=f"2611.{n:05d}",
                 abstract=" ".join(rng.choice(WORDS) for _ in range(rng.randint(120, 220))),
-                authors=[f"Author {n}", f"Author {n + 1}"], author_count=2,
-                featured_on=(NOW - timedelta(days=n % 7)).date(), upvotes=rng.randint(0, 200),
+                authors=[f"Author {n}", f"Author {n + 1}"],
+                author_count=2,
+                featured_on=(NOW - timedelta(days=n % 7)).date(),
+                upvotes=rng.randint(0, 200),
                 sources=["hf-json"],
             )
-        )  # fmt: skip
+        )
     bulk_insert_rows(papers)
     bulk_insert_rows(
         [
-            PaperTopic(paper_id=p.pk, topic_id=t, score=round(rng.uniform(0.3, 1.0), 3),
-                       source="auto")
+            PaperTopic(
+                paper_id=p.pk, topic_id=t, score=round(rng.uniform(0.3, 1.0), 3), source="auto"
+            )
             for p in papers
             for t in rng.sample(topics, rng.randint(1, 2))
         ]
-    )  # fmt: skip
+    )
     bulk_insert_rows(
-        [PaperSnapshot(paper_id=p.pk, taken_at=NOW - timedelta(hours=30), upvotes=p.upvotes // 2)
-         for p in papers]
-    )  # fmt: skip
+        [
+            PaperSnapshot(paper_id=p.pk, taken_at=NOW - timedelta(hours=30), upvotes=p.upvotes // 2)
+            for p in papers
+        ]
+    )
     through = Subscriber.topics.through
     confirmed = NOW - timedelta(days=30)
     for start in range(0, subscribers, 5_000):
@@ -101,16 +161,21 @@ def populate(subscribers: int, rng: random.Random) -> None:
             weekly = rng.random() < 0.2
             chunk.append(
                 Subscriber(
-                    email=f"reader{n:06d}@example.com", status="active", confirmed_at=confirmed,
-                    signed_up_at=confirmed, created_at=confirmed,
+                    email=f"reader{n:06d}@example.com",
+                    status="active",
+                    confirmed_at=confirmed,
+                    signed_up_at=confirmed,
+                    created_at=confirmed,
                     frequency="weekly" if weekly else "daily",
                     weekday=rng.randint(0, NOW.astimezone(ZoneInfo(zone)).weekday()),
-                    send_hour=rng.randint(0, local_hour), timezone=zone,
+                    send_hour=rng.randint(0, local_hour),
+                    timezone=zone,
                     max_papers=rng.choice([5, 10, 10, 10, 15, 20, 30]),
                     keywords=", ".join(rng.sample(KEYWORDS, rng.randint(1, 2)))
-                    if rng.random() < 0.2 else "",
+                    if rng.random() < 0.2
+                    else "",
                 )
-            )  # fmt: skip
+            )
         bulk_insert_rows(chunk)
         bulk_insert_rows(
             [
@@ -134,12 +199,16 @@ def rate(share: float, count: int, rng: random.Random) -> int:
         chunk = readers[start : start + 5_000]
         bulk_insert_rows(
             [
-                Feedback(subscriber_id=reader, paper_id=paper, created_at=NOW - timedelta(days=1),
-                         value=1 if rng.random() < 0.7 else -1)
+                Feedback(
+                    subscriber_id=reader,
+                    paper_id=paper,
+                    created_at=NOW - timedelta(days=1),
+                    value=1 if rng.random() < 0.7 else -1,
+                )
                 for reader in chunk
                 for paper in rng.sample(papers, count)
             ]
-        )  # fmt: skip
+        )
         ReaderProfile.objects.bulk_create(
             [
                 ReaderProfile(subscriber_id=reader, changed_at=NOW - timedelta(days=1))
@@ -150,7 +219,7 @@ def rate(share: float, count: int, rng: random.Random) -> int:
 
 
 def send_all(ids: list[int], batch_size: int) -> None:
-    from digest import dispatch
+    from digest.mailing import dispatch
 
     for start in range(0, len(ids), batch_size):
         dispatch.send_deliveries(ids[start : start + batch_size], NOW)
@@ -179,7 +248,7 @@ def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
     from django.db import connection
 
     from bench import counting_backend
-    from digest import digests
+    from digest.mailing import planning
 
     queries = 0
 
@@ -190,7 +259,7 @@ def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
 
     start = time.perf_counter()
     with connection.execute_wrapper(count):
-        ids = sorted(digests.plan(NOW).created)
+        ids = sorted(planning.plan(NOW).created)
         if workers == 1:
             send_all(ids, batch_size)
     if workers > 1:
@@ -229,7 +298,8 @@ def prepared(deliveries_chunk):  # type: ignore[no-untyped-def]
     """For each delivery: (address, context, headers), as digest_message prepares them."""
     from collections import defaultdict
 
-    from digest import digests
+    from digest.mailing import messages
+    from digest.mailing import pool as pools
     from digest.models import DeliveryPaper
     from subscriptions.models import Subscriber
 
@@ -251,16 +321,16 @@ def prepared(deliveries_chunk):  # type: ignore[no-untyped-def]
         min(d.window_start for d in deliveries_chunk),
         max(d.window_end for d in deliveries_chunk),
     )
-    pool = digests.pool_for(span, NOW)
+    pool = pools.pool_for(span, NOW)
     out = []
     for d in deliveries_chunk:
         subscriber = subscribers[d.subscriber_id]
         reader = pool.reader(topic_ids[subscriber.pk], subscriber.keywords, subscriber.max_papers)
-        items = [digests.Item(p, pool.cards[p], r) for p, r in picks[d.pk]]
-        context = digests.digest_context(
-            subscriber, reader, digests.delivery_period(d), items, d.pk
+        items = [pools.Item(p, pool.cards[p], r) for p, r in picks[d.pk]]
+        context = messages.digest_context(
+            subscriber, reader, messages.delivery_period(d), items, d.pk
         )
-        headers = digests.digest_headers(str(context["unsubscribe_url"]), d.pk)
+        headers = messages.digest_headers(str(context["unsubscribe_url"]), d.pk)
         out.append((subscriber.email, context, headers))
     return out
 
@@ -269,9 +339,9 @@ def floor_and_naive(sample: int = 1_000) -> tuple[float, float]:
     """Seconds per message: pre-inlined render + bytes (all sent), premailer each (sample)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    from digest.mailing.messages import base_context, build_message
+    from digest.mailing.rendering import inline_css
     from digest.models import Delivery
-    from digest.rendering import inline_css
-    from digest.sending import base_context, build_message
 
     # Ids only, the rows a chunk at a time: 100,000 Delivery objects at once would make
     # this measurement the whole run's peak.
@@ -280,8 +350,9 @@ def floor_and_naive(sample: int = 1_000) -> tuple[float, float]:
     naive_env = Environment(
         loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
         autoescape=select_autoescape(enabled_extensions=("html",)),
-        trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     naive_seconds, naive_count = 0.0, 0
     for start in range(0, len(ids), 2_000):
         chunk = Delivery.objects.filter(pk__in=ids[start : start + 2_000]).order_by("pk")
@@ -308,7 +379,7 @@ def ingest_10k() -> float:
     """10,000 HF API items as ten answers of 1,000 (the API pages by 100; the store works
     in chunks of 1,000), so that memory stays flat however many items there are."""
     from bench.ingest_bench import make_items
-    from digest.ingestion.service import ingest_bytes
+    from digest.papers.ingestion.service import ingest_bytes
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder:
         pages = []
@@ -378,7 +449,7 @@ def main() -> None:
         raters = rate(args.rated, args.ratings, rng) if args.ratings else 0
         setup = time.perf_counter() - began
         began = time.perf_counter()
-        from digest import profiles
+        from digest.taste import profiles
 
         fitted = profiles.fit_profiles()
         fitting = time.perf_counter() - began

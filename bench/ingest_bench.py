@@ -23,11 +23,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, throwaway_database, timer
 
 WORDS = [
-    "language", "model", "reasoning", "retrieval", "zero-shot", "agents", "vision", "multimodal",
-    "diffusion", "memory", "training", "quantization", "code", "generation", "benchmark",
-    "reinforcement", "learning", "search", "efficient", "transformer", "attention", "dataset",
-    "alignment", "evaluation", "robust", "scalable", "sparse", "experts",
-]  # fmt: skip
+    "language",
+    "model",
+    "reasoning",
+    "retrieval",
+    "zero-shot",
+    "agents",
+    "vision",
+    "multimodal",
+    "diffusion",
+    "memory",
+    "training",
+    "quantization",
+    "code",
+    "generation",
+    "benchmark",
+    "reinforcement",
+    "learning",
+    "search",
+    "efficient",
+    "transformer",
+    "attention",
+    "dataset",
+    "alignment",
+    "evaluation",
+    "robust",
+    "scalable",
+    "sparse",
+    "experts",
+]
 
 
 def make_items(count: int, seed: int = 7, offset: int = 0) -> list[dict]:
@@ -60,8 +84,8 @@ def main() -> None:
     data, data_bumped = json.dumps(items).encode(), json.dumps(bumped).encode()
 
     with throwaway_database() as database:
-        from digest.ingestion import hf_json
-        from digest.ingestion.service import ingest_bytes
+        from digest.papers.ingestion import hf_json
+        from digest.papers.ingestion.service import ingest_bytes
 
         times: dict[str, float] = {}
         with timer(times, "floor (parse only)"):

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from digest import previews, tasks, untagged
-from digest.ingestion.records import FORMATS
+from digest import tasks
+from digest.mailing import previews
 from digest.models import (
     Delivery,
     DeliveryPaper,
@@ -23,7 +23,10 @@ from digest.models import (
     PaperTopic,
     Topic,
 )
-from digest.topic_model import TopicWeights
+from digest.papers import untagged
+from digest.papers.ingestion.records import FORMATS
+from digest.papers.topic_model import TopicWeights
+from digest.papers.trending import paper_trending
 
 
 class PaperTopicInline(admin.TabularInline):
@@ -89,9 +92,15 @@ class HasTopicFilter(admin.SimpleListFilter):
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     list_display = (
-        "short_title", "upvotes", "trending", "topic_names", "featured_on", "published_on",
-        "hidden", "pinned",
-    )  # fmt: skip
+        "short_title",
+        "upvotes",
+        "trending",
+        "topic_names",
+        "featured_on",
+        "published_on",
+        "hidden",
+        "pinned",
+    )
     list_display_links = ("short_title",)
     list_filter = (
         ("topics", TopicFilter),
@@ -143,7 +152,7 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.display(description="trending")
     def trending(self, paper: Paper) -> str:
-        return f"{paper.trending_score(timezone.now()):.2f}"
+        return f"{paper_trending(paper, timezone.now()):.2f}"
 
     @admin.display(description="topics")
     def topic_names(self, paper: Paper) -> str:

@@ -75,11 +75,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "digest.security.ContentSecurityPolicyMiddleware",
-    "digest.security.PrivateTokenPages",
+    "digest.web.security.ContentSecurityPolicyMiddleware",
+    "digest.web.security.PrivateTokenPages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "digest.security.TokenPageOrigin",
+    "digest.web.security.TokenPageOrigin",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -187,14 +187,26 @@ SENDER_ADDRESS = env_str("SENDER_ADDRESS", "Daily Papers Digest, 1 Example Stree
 OUTBOX_DIR = env_path("OUTBOX_DIR", VAR_DIR / "outbox", base=BASE_DIR)
 
 ANYMAIL_PROVIDERS = (
-    "amazon_ses", "brevo", "mailersend", "mailgun", "mailjet", "mailtrap", "mandrill",
-    "postal", "postmark", "resend", "scaleway", "sendgrid", "sparkpost", "unisender_go",
-)  # fmt: skip
+    "amazon_ses",
+    "brevo",
+    "mailersend",
+    "mailgun",
+    "mailjet",
+    "mailtrap",
+    "mandrill",
+    "postal",
+    "postmark",
+    "resend",
+    "scaleway",
+    "sendgrid",
+    "sparkpost",
+    "unisender_go",
+)
 EMAIL_PROVIDER = env_choice(
     "EMAIL_PROVIDER", "outbox", ("outbox", "smtp", "console", *ANYMAIL_PROVIDERS)
 )
 if EMAIL_PROVIDER == "outbox":
-    EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
 elif EMAIL_PROVIDER == "smtp":
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -209,7 +221,7 @@ else:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
     if EMAIL_PROVIDER == "resend":
         # Resend honours an idempotency key: ours sends each digest's (README, sending).
-        EMAIL_BACKEND = "digest.mail_backends.ResendBackend"
+        EMAIL_BACKEND = "digest.mailing.backends.ResendBackend"
     if EMAIL_PROVIDER == "amazon_ses" and importlib.util.find_spec("boto3") is None:
         raise ImproperlyConfigured(
             "EMAIL_PROVIDER=amazon_ses needs boto3: pip install 'django-anymail[amazon-ses]'"
@@ -288,7 +300,7 @@ if _proxy_header:
     SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
 
 # Content-Security-Policy (django-csp): scripts, styles and images from this site only, no
-# inline script anywhere. digest.security loosens styles for the admin and for the digest
+# inline script anywhere. digest.web.security loosens styles for the admin and for the digest
 # page (an email, whose CSS is inlined into style attributes).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -324,7 +336,7 @@ AUTHENTICATION_BACKENDS = [
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tokens": {"()": "digest.security.MaskTokens"}},
+    "filters": {"tokens": {"()": "digest.web.security.MaskTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["tokens"]}

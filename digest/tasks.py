@@ -1,16 +1,29 @@
-"""Celery tasks: thin wrappers that take ids and call one service function."""
+"""Celery tasks: thin wrappers that take ids and call one service function; and the few
+helpers that queue them once the caller's transaction commits.
+
+Only task modules and the web layer (views, admin, urls) import this module: domain code
+that needs work queued returns it or takes a callable (`dispatch.plan_and_enqueue`'s
+`enqueue`, `services.subscribe`'s `send`).
+"""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
+from anymail.signals import AnymailTrackingEvent
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from digest import dispatch, profiles, topics
-from digest.ingestion import service
-from digest.ingestion.records import FeedError
+from digest.mailing import dispatch
+from digest.models import Paper
+from digest.papers import topics
+from digest.papers.ingestion import service
+from digest.papers.ingestion.records import FeedError
+from digest.taste import profiles
+from subscriptions import services, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +68,9 @@ def max_retry_countdown() -> float:
     return settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] / 2
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
-             max_retries=None)  # fmt: skip
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None
+)
 def send_batch(self, delivery_ids: list[int]) -> None:
     """Send these deliveries; retry the transient failures after their backoff."""
     outcome = dispatch.send_deliveries(delivery_ids)
@@ -90,8 +104,6 @@ def retag_topics(topic_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def retag_papers(paper_ids: list[int]) -> None:
-    from digest.models import Paper
-
     topics.tag_papers(list(Paper.objects.filter(pk__in=paper_ids)))
 
 
@@ -99,10 +111,6 @@ def retag_papers(paper_ids: list[int]) -> None:
 def apply_email_event(self, event_pk: int) -> None:
     """Apply one ESP webhook event (bounce, complaint, delivery, ...); running it twice is
     harmless."""
-    from django.db import DatabaseError
-
-    from subscriptions import webhooks
-
     try:
         webhooks.apply_event(event_pk)
     except DatabaseError as exc:
@@ -115,6 +123,44 @@ def apply_email_event(self, event_pk: int) -> None:
 @shared_task(ignore_result=True)
 def send_account_email(kind: str, subscriber_id: int, new_email: str = "") -> None:
     """A confirmation, preferences link or email-change link, queued by a web request."""
-    from subscriptions import services
-
     services.send_account_email(kind, subscriber_id, new_email)
+
+
+# --- queueing, after commit -----------------------------------------------------------------
+def queue_account_email(kind: str, subscriber_id: int, new_email: str = "") -> None:
+    """services' `send` for web requests: the email goes out from a task after commit, so
+    the answer takes as long whether or not mail goes out."""
+
+    def enqueue() -> None:
+        try:
+            send_account_email.delay(kind, subscriber_id, new_email)
+        except Exception:
+            # The visitor sees the usual page either way and can ask again.
+            log.exception("could not queue the %s email for subscriber %s", kind, subscriber_id)
+
+    transaction.on_commit(enqueue)
+
+
+def queue_fit(subscriber_id: int) -> None:
+    """Fit this reader's profile soon, once the rating is committed.
+
+    The beat schedule fits every changed profile anyway, so a broker that is down loses
+    nothing: the reader's click is already stored, and must not answer with an error.
+    """
+
+    def enqueue() -> None:
+        try:
+            fit_profiles.delay([subscriber_id])
+        except Exception:
+            log.warning("could not queue fit_profiles; beat will fit it", exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def receive_tracking_event(
+    sender: object, event: AnymailTrackingEvent, esp_name: str, **kwargs: object
+) -> None:
+    """anymail's `tracking` signal: store the event once, apply it in a task after commit."""
+    pending = webhooks.record_tracking_event(event, esp_name)
+    if pending is not None:
+        transaction.on_commit(partial(apply_email_event.delay, pending))

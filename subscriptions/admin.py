@@ -27,35 +27,81 @@ CONSENT_FIELDS = (
     "confirm_ip",
 )
 CSV_COLUMNS = (
-    "email", "status", "frequency", "weekday", "send_hour", "timezone", "max_papers",
-    "keywords", "authors", "organizations", "paused_until", *CONSENT_FIELDS, "unsubscribed_at",
+    "email",
+    "status",
+    "frequency",
+    "weekday",
+    "send_hour",
+    "timezone",
+    "max_papers",
+    "keywords",
+    "authors",
+    "organizations",
+    "paused_until",
+    *CONSENT_FIELDS,
+    "unsubscribed_at",
     "unsubscribe_reason",
-)  # fmt: skip
+)
 
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = (
-        "email", "status", "frequency", "send_hour", "timezone", "topic_count",
-        "signed_up_at", "confirmed_at",
-    )  # fmt: skip
+        "email",
+        "status",
+        "frequency",
+        "send_hour",
+        "timezone",
+        "topic_count",
+        "signed_up_at",
+        "confirmed_at",
+    )
     list_filter = ("status", "frequency", "topics", "timezone")
     search_fields = ("email",)
     date_hierarchy = "signed_up_at"
     filter_horizontal = ("topics",)
     readonly_fields = (
-        "digest_preview", "status", *CONSENT_FIELDS, "unsubscribed_at", "unsubscribe_reason",
-        "soft_bounces", "created_at", "updated_at",
-    )  # fmt: skip
+        "digest_preview",
+        "status",
+        *CONSENT_FIELDS,
+        "unsubscribed_at",
+        "unsubscribe_reason",
+        "soft_bounces",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
-        (None, {"fields": ("email", "status", "digest_preview", "topics", "keywords",
-                           "authors", "organizations")}),
-        ("Schedule", {"fields": ("frequency", "weekday", "send_hour", "timezone",
-                                 "max_papers", "paused_until")}),
+        (
+            None,
+            {
+                "fields": (
+                    "email",
+                    "status",
+                    "digest_preview",
+                    "topics",
+                    "keywords",
+                    "authors",
+                    "organizations",
+                )
+            },
+        ),
+        (
+            "Schedule",
+            {
+                "fields": (
+                    "frequency",
+                    "weekday",
+                    "send_hour",
+                    "timezone",
+                    "max_papers",
+                    "paused_until",
+                )
+            },
+        ),
         ("Consent record", {"fields": CONSENT_FIELDS}),
         ("Leaving", {"fields": ("unsubscribed_at", "unsubscribe_reason", "soft_bounces")}),
         ("Row", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
-    )  # fmt: skip
+    )
     actions = ("resend_confirmation", "unsubscribe", "export_csv")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
@@ -69,7 +115,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self) -> list:
-        from digest import previews
+        from digest.mailing import previews
 
         view = self.admin_site.admin_view
         return [
@@ -158,8 +204,14 @@ class EmailEventAdmin(admin.ModelAdmin):
     """What the ESPs reported, as received: nobody edits it."""
 
     list_display = (
-        "received_at", "esp", "event_type", "effect", "subscriber", "delivery", "processed",
-    )  # fmt: skip
+        "received_at",
+        "esp",
+        "event_type",
+        "effect",
+        "subscriber",
+        "delivery",
+        "processed",
+    )
     list_filter = ("effect", "event_type", "esp", ("processed_at", admin.EmptyFieldListFilter))
     search_fields = ("message_id", "event_id", "recipient_hash")
     date_hierarchy = "received_at"

@@ -9,13 +9,11 @@ class SubscriptionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from anymail.signals import tracking
         from django.core import checks
 
         from subscriptions import webhooks
 
-        # dispatch_uid: connected once, however often ready() runs.
-        tracking.connect(
-            webhooks.record_tracking_event, dispatch_uid="subscriptions.record_tracking_event"
-        )
+        # The tracking signal's receiver queues a task: it is connected by the URLconf that
+        # routes anymail's webhook views (digest/urls.py), since only the web layer and
+        # task modules import tasks.
         checks.register(webhooks.check_webhook_secret, checks.Tags.security, deploy=True)

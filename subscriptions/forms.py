@@ -14,15 +14,22 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from digest.models import Topic
-from digest.names import normalize_name
+from digest.papers.names import normalize_name
 from subscriptions.models import PAUSE_WEEKS, Frequency
 
 # Kept with every consent record: which wording of the form the person agreed to.
 # Change it whenever the form's promise (what we send, how often) changes.
 FORM_VERSION = "signup-2025-11"
 
-WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
-            (4, "Friday"), (5, "Saturday"), (6, "Sunday")]  # fmt: skip
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
 HOURS = [(h, f"{h:02d}:00") for h in range(24)]
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 60
@@ -89,9 +96,13 @@ def tidy_list(
 def tidy_names(value: str, *, plural: str) -> str:
     """Followed names: like keywords, and a repeat is the same name however it is spelled."""
     tidied = tidy_list(
-        value, each="name", plural=plural, limit=MAX_FOLLOWS, chars=MAX_NAME_LENGTH,
+        value,
+        each="name",
+        plural=plural,
+        limit=MAX_FOLLOWS,
+        chars=MAX_NAME_LENGTH,
         key=normalize_name,
-    )  # fmt: skip
+    )
     for name in tidied.split(", "):
         if name and not any(c.isalnum() for c in name):
             raise ValidationError(f"“{name}” is not a name: it has no letters.", code="no_name")
@@ -131,9 +142,13 @@ class PreferencesFields(forms.Form):
         choices=Frequency.choices, initial=Frequency.DAILY, widget=forms.RadioSelect
     )
     weekday = forms.TypedChoiceField(
-        choices=WEEKDAYS, coerce=int, initial=0, required=False, empty_value=0,
+        choices=WEEKDAYS,
+        coerce=int,
+        initial=0,
+        required=False,
+        empty_value=0,
         help_text="For the weekly digest.",
-    )  # fmt: skip
+    )
     send_hour = forms.TypedChoiceField(choices=HOURS, coerce=int, initial=7, label="Send at")
     timezone = forms.CharField(
         max_length=64, initial="UTC", label="Time zone", help_text="For example Europe/Berlin."
@@ -148,9 +163,13 @@ class PreferencesFields(forms.Form):
 
     def clean_keywords(self) -> str:
         return tidy_list(
-            self.cleaned_data["keywords"], each="keyword", plural="keywords",
-            limit=MAX_KEYWORDS, chars=MAX_KEYWORD_LENGTH, key=str.lower,
-        )  # fmt: skip
+            self.cleaned_data["keywords"],
+            each="keyword",
+            plural="keywords",
+            limit=MAX_KEYWORDS,
+            chars=MAX_KEYWORD_LENGTH,
+            key=str.lower,
+        )
 
     def clean_authors(self) -> str:
         return tidy_names(self.cleaned_data["authors"], plural="authors")
@@ -204,8 +223,19 @@ class SignupForm(PreferencesFields):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
-    field_order = ["email", "topics", "keywords", "authors", "organizations", "frequency",
-                   "weekday", "send_hour", "timezone", "max_papers", "website"]  # fmt: skip
+    field_order = [
+        "email",
+        "topics",
+        "keywords",
+        "authors",
+        "organizations",
+        "frequency",
+        "weekday",
+        "send_hour",
+        "timezone",
+        "max_papers",
+        "website",
+    ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from django.urls import reverse
 # `timezone` is a Subscriber field: importing `now` keeps the class body unambiguous.
 from django.utils.timezone import now
 
-from digest.names import split_names
+from digest.papers.names import split_names
 from subscriptions import tokens
 
 PAUSE_WEEKS = (1, 2, 4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,8 +19,8 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.names import NameMatcher, normalize_name
-from digest.sending import build_message
+from digest.mailing.messages import build_message
+from digest.papers.names import NameMatcher, normalize_name
 from subscriptions import tokens
 from subscriptions.models import Subscriber, Suppression, site_url
 
@@ -36,7 +37,12 @@ class Consent:
 
 
 # --- signup and links ----------------------------------------------------------------------
-def subscribe(email: str, preferences: dict[str, object], consent: Consent) -> None:
+def subscribe(
+    email: str,
+    preferences: dict[str, object],
+    consent: Consent,
+    send: AccountEmailSender | None = None,
+) -> None:
     """Handle a valid signup; sends at most one email and tells the caller nothing.
 
     - new or unsubscribed: pending, fresh consent record, confirmation email
@@ -67,14 +73,14 @@ def subscribe(email: str, preferences: dict[str, object], consent: Consent) -> N
                 kind = CONFIRMATION
             # Sent by a task after commit: the row lock is not held while the provider
             # answers, and the answer takes as long whether or not mail goes out.
-            queue_account_email(kind, subscriber.pk)
+            (send or send_account_email)(kind, subscriber.pk, "")
     except IntegrityError:
         # Two signups of a new address at the same moment: the other request created the
         # row and sends the confirmation; a second email would only be noise.
         log.info("concurrent signup of one address; the first request sends")
 
 
-def request_link(email: str) -> None:
+def request_link(email: str, send: AccountEmailSender | None = None) -> None:
     """Someone asks for a fresh link: a preferences link, or a confirmation while pending."""
     if Suppression.covers(email):
         return
@@ -82,30 +88,20 @@ def request_link(email: str) -> None:
     if subscriber is None or not subscriber.can_be_emailed:
         return
     pending = subscriber.status == Subscriber.Status.PENDING
-    queue_account_email(CONFIRMATION if pending else PREFERENCES_LINK, subscriber.pk)
+    (send or send_account_email)(CONFIRMATION if pending else PREFERENCES_LINK, subscriber.pk, "")
 
 
-# --- account emails: out of the request -------------------------------------------------
+# --- account emails -------------------------------------------------------------------
 # Sending inside the request made the answer slow exactly when mail went out, so its time
-# told who is on the list. The request only queues; a task sends (in-process without a
-# broker, as before).
+# told who is on the list. The functions above hand the email to `send`: the web layer
+# passes one that queues a task after commit (digest.tasks.queue_account_email); without
+# one (a test, a management command) it is sent at once.
 CONFIRMATION = "confirmation"
 PREFERENCES_LINK = "preferences-link"
 EMAIL_CHANGE = "email-change"
 
-
-def queue_account_email(kind: str, subscriber_id: int, new_email: str = "") -> None:
-    """Send this account email from a task once the current transaction commits."""
-    from digest.tasks import send_account_email  # tasks import the world
-
-    def enqueue() -> None:
-        try:
-            send_account_email.delay(kind, subscriber_id, new_email)
-        except Exception:
-            # The visitor sees the usual page either way and can ask again.
-            log.exception("could not queue the %s email for subscriber %s", kind, subscriber_id)
-
-    transaction.on_commit(enqueue)
+# (kind, subscriber id, new address or "")
+AccountEmailSender = Callable[[str, int, str], None]
 
 
 def send_account_email(kind: str, subscriber_id: int, new_email: str = "") -> None:
@@ -173,14 +169,16 @@ def send_preferences_link(subscriber: Subscriber) -> None:
     )
 
 
-def request_email_change(subscriber: Subscriber, new_email: str) -> None:
+def request_email_change(
+    subscriber: Subscriber, new_email: str, send: AccountEmailSender | None = None
+) -> None:
     """Queues a link to the new address; the change happens when it is opened.
 
     Whether the new address is taken is decided in the task, so the answer says nothing
     about it, not even by its time: that would let any subscriber probe the list from
     their preferences page.
     """
-    queue_account_email(EMAIL_CHANGE, subscriber.pk, new_email)
+    (send or send_account_email)(EMAIL_CHANGE, subscriber.pk, new_email)
 
 
 def send_email_change(subscriber: Subscriber, new_email: str) -> None:

@@ -30,7 +30,7 @@ SALT_UNSUBSCRIBE = "subscriptions.unsubscribe"
 SALT_EMAIL_CHANGE = "subscriptions.email-change"
 # The digest's "view in browser" and feedback links.
 SALT_VIEW_IN_BROWSER = "digest.view-in-browser"
-SALT_FEEDBACK = "digest.feedback"
+SALT_FEEDBACK = "digest.taste.views"
 # A reader's digests as an Atom feed, at a URL they keep (and never see expire).
 SALT_PERSONAL_FEED = "digest.personal-feed"
 

@@ -17,7 +17,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from digest import profiles
+from digest import tasks
+from digest.taste import profiles
 from subscriptions import ratelimit, services, tokens
 from subscriptions.forms import (
     FORM_VERSION,
@@ -97,7 +98,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["email"]
     # Over the per-address limit: the usual answer, but no more email to that inbox.
     if not ratelimit.address_over_limit(email):
-        services.subscribe(email, form.preferences(), _consent(request))
+        services.subscribe(
+            email, form.preferences(), _consent(request), send=tasks.queue_account_email
+        )
     return _check_inbox(request)
 
 
@@ -131,7 +134,7 @@ def request_link(request: HttpRequest) -> HttpResponse:
         return render(request, "subscriptions/request_link.html", {"form": form}, status=400)
     email = form.cleaned_data["email"]
     if not ratelimit.address_over_limit(email):
-        services.request_link(email)
+        services.request_link(email, send=tasks.queue_account_email)
     return render(request, "subscriptions/link_sent.html")
 
 
@@ -165,7 +168,7 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         messages.success(request, "Your preferences are saved.")
         if new_email != subscriber.email:
             if not ratelimit.address_over_limit(new_email):
-                services.request_email_change(subscriber, new_email)
+                services.request_email_change(subscriber, new_email, send=tasks.queue_account_email)
             messages.info(
                 request,
                 f"We sent a link to {new_email}: your address changes when you open it.",
@@ -253,7 +256,7 @@ def _unrate(
     request: HttpRequest, subscriber: Subscriber, papers: list[int] | None, done: str
 ) -> HttpResponse:
     if profiles.unrate(subscriber.pk, papers):
-        profiles.queue_fit(subscriber.pk)
+        tasks.queue_fit(subscriber.pk)
         messages.success(request, done)
     return redirect(subscriber.preferences_path() + "#ratings")
 

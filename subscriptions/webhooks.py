@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from copy import copy
-from functools import partial, wraps
+from functools import wraps
 from typing import Any
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -188,18 +188,15 @@ def webhook_secret_configured() -> bool:
     return bool(get_anymail_setting("webhook_secret", default=None))
 
 
-def record_tracking_event(
-    sender: object, event: AnymailTrackingEvent, esp_name: str, **kwargs: object
-) -> None:
-    """anymail's `tracking` signal: store the event once and apply it after commit."""
+def record_tracking_event(event: AnymailTrackingEvent, esp_name: str) -> int | None:
+    """What anymail's `tracking` signal does (digest.tasks.receive_tracking_event): store
+    the event once; returns its row when its effect is still to be applied."""
     if not webhook_secret_configured():
         # anymail only warns when WEBHOOK_SECRET is unset; then anyone could post a fake
         # complaint for any address. Refuse (400): nothing from an open webhook is trusted.
         log.error("tracking event from %s refused: set ANYMAIL_WEBHOOK_SECRET", esp_name)
         raise AnymailWebhookValidationFailure("ANYMAIL_WEBHOOK_SECRET is not configured")
-    pending = store(event, esp_name)
-    if pending is not None:
-        _apply_after_commit(pending)
+    return store(event, esp_name)
 
 
 def store(event: AnymailTrackingEvent, esp_name: str) -> int | None:
@@ -248,12 +245,6 @@ def _seen_before(row: EmailEvent, error: IntegrityError) -> int | None:
         raise error
     pk, processed_at = earlier
     return pk if processed_at is None else None
-
-
-def _apply_after_commit(event_pk: int) -> None:
-    from digest import tasks  # digest.tasks imports the world; the receiver is loaded early
-
-    transaction.on_commit(partial(tasks.apply_email_event.delay, event_pk))
 
 
 # --- applying it -------------------------------------------------------------------------------

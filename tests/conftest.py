@@ -28,7 +28,7 @@ def seed_path() -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_paper_pools():
     """A process reuses its pool of papers for minutes; each test starts with none."""
-    from digest.digests import forget_pools
+    from digest.mailing.pool import forget_pools
 
     forget_pools()
     yield

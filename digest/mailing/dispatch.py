@@ -45,11 +45,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from digest import profiles, throttle
 from digest.bulk import bulk_insert_rows, bulk_update_rows
-from digest.digests import Item, delivery_period, digest_message, items_from_papers, pool_for
+from digest.mailing import throttle
+from digest.mailing.messages import delivery_period, digest_message
+from digest.mailing.pool import Item, items_from_papers, pool_for
+from digest.mailing.selection import Reader
 from digest.models import Delivery, DeliveryPaper
-from digest.ranking import Reader
+from digest.taste import profiles
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -140,9 +142,14 @@ def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) ->
         _Batch(claimed, now, outcome).run()
     log.info(
         "send_batch size=%d claimed=%d sent=%d skipped=%d failed=%d retried=%d duration_ms=%d",
-        len(delivery_ids), len(claimed), outcome.sent, outcome.skipped, outcome.failed,
-        outcome.retried, (time.monotonic() - started) * 1000,
-    )  # fmt: skip
+        len(delivery_ids),
+        len(claimed),
+        outcome.sent,
+        outcome.skipped,
+        outcome.failed,
+        outcome.retried,
+        (time.monotonic() - started) * 1000,
+    )
     return outcome
 
 
@@ -214,10 +221,13 @@ class _Batch:
                 skipped.append(delivery)
                 continue
             reader = pool.reader(
-                topic_ids[subscriber.pk], subscriber.keywords, subscriber.max_papers,
-                tastes.get(subscriber.pk), authors=subscriber.followed_authors,
+                topic_ids[subscriber.pk],
+                subscriber.keywords,
+                subscriber.max_papers,
+                tastes.get(subscriber.pk),
+                authors=subscriber.followed_authors,
                 organizations=subscriber.followed_organizations,
-            )  # fmt: skip
+            )
             if delivery.pk in chosen_before:
                 # A retry sends the papers its first attempt chose.
                 picks = [
@@ -232,10 +242,15 @@ class _Batch:
                     continue
                 picks = [(pick.paper_id, pick.reason) for pick in selection.picks]
                 new_rows.extend(
-                    DeliveryPaper(delivery_id=delivery.pk, paper_id=paper_id,
-                                  subscriber_id=subscriber.pk, position=n, reason=reason)
+                    DeliveryPaper(
+                        delivery_id=delivery.pk,
+                        paper_id=paper_id,
+                        subscriber_id=subscriber.pk,
+                        position=n,
+                        reason=reason,
+                    )
                     for n, (paper_id, reason) in enumerate(picks, 1)
-                )  # fmt: skip
+                )
             items = [
                 Item(paper_id, pool.cards[paper_id], reason)
                 if paper_id in pool.cards
@@ -277,9 +292,12 @@ class _Batch:
         self, delivery: Delivery, reader: Reader, items: list[Item], connection: object
     ) -> None:
         message = digest_message(
-            delivery.subscriber, delivery_period(delivery), items,
-            delivery_id=delivery.pk, reader=reader,
-        )  # fmt: skip
+            delivery.subscriber,
+            delivery_period(delivery),
+            items,
+            delivery_id=delivery.pk,
+            reader=reader,
+        )
         message.connection = connection
         throttle.wait_for_send_slot()
         try:
@@ -318,8 +336,16 @@ def record_sent(delivery_id: int, attempts: int, subject: str, message_id: str) 
     """sending -> sent for one delivery, with what went out; False when the claim was no
     longer ours. A single-row update, committed at once."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [Delivery.Status.SENT.value, subject[:255], message_id[:255], now, attempts, now,
-              delivery_id, Delivery.Status.SENDING.value]  # fmt: skip
+    params = [
+        Delivery.Status.SENT.value,
+        subject[:255],
+        message_id[:255],
+        now,
+        attempts,
+        now,
+        delivery_id,
+        Delivery.Status.SENDING.value,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_record_sent_sql(), params)
         return cursor.rowcount == 1
@@ -358,9 +384,13 @@ def _failed(delivery: Delivery, exc: BaseException, outcome: Outcome, now: datet
         # On the batch's clock, the one its claims compare next_attempt_at with.
         retry_at = now + backoff(attempts)
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.QUEUED, attempts=attempts, last_error=error,
-            next_attempt_at=retry_at, lease_until=None, updated_at=timezone.now(),
-        )  # fmt: skip
+            status=Delivery.Status.QUEUED,
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=retry_at,
+            lease_until=None,
+            updated_at=timezone.now(),
+        )
         outcome.retry.append(delivery.pk)
         outcome.retry_at = max(outcome.retry_at or retry_at, retry_at)
         log.info("delivery %s will be retried at %s: %s", delivery.pk, retry_at, error)
@@ -385,9 +415,12 @@ def refuse_address(subscriber: Subscriber, reason: str) -> None:
 
 def _finish(delivery: Delivery, status: str, **fields: object) -> None:
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-        status=status, lease_until=None, attempts=delivery.attempts + 1,
-        updated_at=timezone.now(), **fields,
-    )  # fmt: skip
+        status=status,
+        lease_until=None,
+        attempts=delivery.attempts + 1,
+        updated_at=timezone.now(),
+        **fields,
+    )
 
 
 # --- queueing send tasks --------------------------------------------------------------------
@@ -421,10 +454,10 @@ def plan_and_enqueue(now: datetime, enqueue: Callable[[list[int]], None]) -> tup
     """The beat job: plan due digests, then hand the deliveries that need a send task to
     `enqueue`, in chunks of SEND_BATCH_SIZE, once the plan is committed. Returns (planned,
     queued)."""
-    from digest import digests
+    from digest.mailing import planning
 
     with transaction.atomic():
-        plan = digests.plan(now)
+        plan = planning.plan(now)
         queued = _enqueue_needed(now, enqueue)
     log.info("plan_digests planned=%d queued=%d", len(plan.created), queued)
     return len(plan.created), queued
@@ -434,10 +467,10 @@ def recover(now: datetime, enqueue: Callable[[list[int]], None]) -> tuple[int, i
     """The minute job: claims of senders that died go back in line, and every delivery
     waiting without a live send task gets one. Two indexed queries when all is well, so it
     can run far more often than planning. Returns (requeued, queued)."""
-    from digest import digests
+    from digest.mailing import planning
 
     with transaction.atomic():
-        requeued = digests.requeue_expired(now)
+        requeued = planning.requeue_expired(now)
         queued = _enqueue_needed(now, enqueue)
     if requeued or queued:
         log.info("recover_sends requeued=%d queued=%d", requeued, queued)

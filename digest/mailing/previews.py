@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from digest import digests
+from digest.mailing import messages as digest_messages
+from digest.mailing import pool as pools
+from digest.mailing.selection import Reader
 from digest.models import Topic
-from digest.ranking import Reader
 from subscriptions.models import Subscriber
 
 
@@ -28,7 +29,7 @@ def _page(
     back_label: str,
     send_test_url: str = "",
 ) -> HttpResponse:
-    period, selection, items = digests.preview(subscriber, timezone.now(), reader=reader)
+    period, selection, items = pools.preview(subscriber, timezone.now(), reader=reader)
     context = {
         **admin.admin_site.each_context(request),
         "title": title,
@@ -39,7 +40,7 @@ def _page(
         "send_test_url": send_test_url,
     }
     if not selection.skipped:
-        message = digests.digest_message(subscriber, period, items, reader=reader)
+        message = digest_messages.digest_message(subscriber, period, items, reader=reader)
         scores = {pick.paper_id: pick.score for pick in selection.picks}
         context |= {
             "subject": message.subject,
@@ -60,12 +61,15 @@ def _page(
 def subscriber_preview(request: HttpRequest, admin: ModelAdmin, object_id: str) -> HttpResponse:
     subscriber = get_object_or_404(Subscriber, pk=object_id)
     return _page(
-        request, admin, subscriber, digests.reader_for(subscriber),
+        request,
+        admin,
+        subscriber,
+        pools.reader_for(subscriber),
         title=f"Digest preview for {subscriber.email}",
         back_url=reverse("admin:subscriptions_subscriber_change", args=[subscriber.pk]),
         back_label=subscriber.email,
         send_test_url=reverse("admin:subscriptions_subscriber_send_test", args=[subscriber.pk]),
-    )  # fmt: skip
+    )
 
 
 @require_POST
@@ -76,13 +80,13 @@ def subscriber_send_test(request: HttpRequest, admin: ModelAdmin, object_id: str
     if not request.user.email:
         admin.message_user(request, "Your account has no email address.", messages.ERROR)
         return HttpResponseRedirect(back)
-    period, selection, items = digests.preview(subscriber, timezone.now())
+    period, selection, items = pools.preview(subscriber, timezone.now())
     if selection.skipped:
         admin.message_user(
             request, f"Nothing to send: {selection.skipped_reason}", messages.WARNING
         )
         return HttpResponseRedirect(back)
-    message = digests.digest_message(subscriber, period, items, to=request.user.email)
+    message = digest_messages.digest_message(subscriber, period, items, to=request.user.email)
     message.subject = f"[Test] {message.subject}"
     try:
         message.send()
@@ -100,8 +104,11 @@ def topic_preview(request: HttpRequest, admin: ModelAdmin, object_id: str) -> Ht
     # Unsaved: its links carry no real subscriber and nothing about it is stored.
     sample = Subscriber(email=request.user.email or "preview@example.com", frequency="weekly")
     return _page(
-        request, admin, sample, reader,
+        request,
+        admin,
+        sample,
+        reader,
         title=f"Digest preview: {topic.name}",
         back_url=reverse("admin:digest_topic_change", args=[topic.pk]),
         back_label=topic.name,
-    )  # fmt: skip
+    )

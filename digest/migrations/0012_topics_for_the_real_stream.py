@@ -1,7 +1,7 @@
 """Topics fitted to the real Daily Papers stream, replacing the eight drawn from one day.
 
 The taxonomy (names, descriptions, keywords and each topic's fitted classifier) is data:
-`digest/data/topics-2026-11.json`, made by `manage.py fit_topics --into` from labelled papers.
+`digest/papers/data/topics-2026-11.json`, made by `manage.py fit_topics --into` from labelled papers.
 
 - A starting topic is renamed in place when the new one covers it (its slug moves to
   `former_slugs`, whose pages redirect): its readers, editor assignments and removals stay.
@@ -16,12 +16,12 @@ from pathlib import Path
 
 from django.db import migrations
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "topics-2026-11.json"
+DATA = Path(__file__).resolve().parent.parent / "papers" / "data" / "topics-2026-11.json"
 SPLIT = {
     "vision-multimodal": [
         "image-generation-and-editing", "video", "3d-and-4d", "visual-perception",
     ],
-}  # fmt: skip
+}
 CHUNK = 2_000
 
 
@@ -68,10 +68,10 @@ def forwards(apps, schema_editor):
 
 
 def retag(apps, topics):
-    """Tag every paper with the new topics, as `digest.topics.tag_papers` does, on this
+    """Tag every paper with the new topics, as `digest.papers.topics.tag_papers` does, on this
     migration's models: automatic rows only, never an editor's assignment or removal."""
-    from digest.topic_model import TopicWeights
-    from digest.topics import Tagger, TopicText
+    from digest.papers.topic_model import TopicWeights
+    from digest.papers.topics import Tagger, TopicText
 
     Paper = apps.get_model("digest", "Paper")
     PaperTopic = apps.get_model("digest", "PaperTopic")
@@ -86,7 +86,7 @@ def retag(apps, topics):
             )
             for t in topics
         ]
-    )  # fmt: skip
+    )
     last = 0
     while True:
         papers = list(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import urlencode
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
-from digest.ingestion.records import HF_SOURCES
+# Source names, one per feed format; Paper.sources lists the ones that saw a paper.
+HF_PAGE = "hf-page"
+HF_JSON = "hf-json"
+ARXIV_ATOM = "arxiv-atom"
+ARXIV_RSS = "arxiv-rss"
+FORMATS = (HF_PAGE, HF_JSON, ARXIV_ATOM, ARXIV_RSS)
+HF_SOURCES = frozenset({HF_PAGE, HF_JSON})
 
 
 class Paper(models.Model):
@@ -104,18 +108,6 @@ class Paper(models.Model):
             return f"{self.author_count} author{'s' if self.author_count != 1 else ''}"
         return ""
 
-    def trending_score(self, now: datetime | None = None) -> float:
-        """This paper's trending score; uses prefetched snapshots when present."""
-        from digest.ranking import trending_score
-
-        history = [(s.taken_at, s.upvotes) for s in self.snapshots.all()]
-        return trending_score(
-            upvotes=self.upvotes,
-            featured_on=self.featured_on,
-            now=now or timezone.now(),
-            history=history,
-        )
-
     def set_topic(self, topic: Topic, score: float = 1.0) -> PaperTopic:
         """An editor's assignment: it survives every automatic re-tagging."""
         self.removed_topics.remove(topic)
@@ -207,160 +199,3 @@ class PaperTopic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} ({self.get_source_display().lower()}, {self.score:.2f})"
-
-
-class Delivery(models.Model):
-    """One subscriber's digest for one period: planned, sent, failed or skipped.
-
-    The unique (subscriber, period) constraint is what makes planning twice harmless, and
-    the status moves only by compare-and-swap updates (queued -> sending -> sent), so a
-    sent digest is never sent again. The papers, in order with their reasons, are stored
-    with it: the same email can be built again from this row (view in browser, retries).
-    """
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
-
-    subscriber = models.ForeignKey(
-        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="deliveries"
-    )
-    period = models.CharField(max_length=20, help_text="daily:YYYY-MM-DD or weekly:YYYY-Www")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    window_start = models.DateField(help_text="First featured date the digest covers.")
-    window_end = models.DateField(help_text="Last featured date the digest covers.")
-    papers = models.ManyToManyField(Paper, through="DeliveryPaper", related_name="deliveries")
-    subject = models.CharField(max_length=255, blank=True)
-    message_id = models.CharField(max_length=255, blank=True, db_index=True)
-    skipped_reason = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    lease_until = models.DateTimeField(null=True, blank=True, help_text="While sending.")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a send task for it was last queued."
-    )
-    next_attempt_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a transient failure may be tried again."
-    )
-    # What the provider reported back through its webhook (first time each happened).
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField(null=True, blank=True)
-    clicked_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = "deliveries"
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["subscriber", "period"], name="delivery_one_per_subscriber_period"
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=["queued", "sending", "sent", "failed", "skipped"]),
-                name="delivery_status_valid",
-            ),
-        ]
-        indexes = [models.Index(fields=["status", "lease_until"], name="delivery_status_lease")]
-
-    def __str__(self) -> str:
-        return f"{self.period} for subscriber {self.subscriber_id} ({self.status})"
-
-    @property
-    def frequency(self) -> str:
-        return self.period.partition(":")[0]
-
-    def view_path(self) -> str:
-        """The "view in browser" page of this digest (signed for its reader's address, and
-        for VIEW_IN_BROWSER_MAX_AGE: only its reader has it, and not for ever)."""
-        from digest.digests import view_token
-
-        return reverse("digest:view", args=[view_token(self.pk, self.subscriber.email)])
-
-
-class DeliveryPaper(models.Model):
-    """A paper in a digest, at its place, with the reason it was picked.
-
-    The subscriber is repeated here so that the database itself refuses to send one
-    person the same paper twice (a paper row covers all its versions and sources).
-    """
-
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="items")
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
-    subscriber = models.ForeignKey(
-        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="+"
-    )
-    position = models.PositiveSmallIntegerField()
-    reason = models.CharField(max_length=255)
-
-    class Meta:
-        ordering = ["delivery", "position"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["subscriber", "paper"], name="deliverypaper_never_twice"
-            ),
-            models.UniqueConstraint(fields=["delivery", "position"], name="deliverypaper_position"),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.position} {self.reason}"
-
-
-class Feedback(models.Model):
-    """A reader's "more like this" (+1) or "less like this" (-1) on a paper of a digest.
-
-    One per reader and paper: a new click replaces the old one.
-    """
-
-    class Value(models.IntegerChoices):
-        MORE = 1, "More like this"
-        LESS = -1, "Less like this"
-
-    subscriber = models.ForeignKey(
-        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="feedback"
-    )
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="feedback")
-    value = models.SmallIntegerField(choices=Value.choices)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name_plural = "feedback"
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["subscriber", "paper"], name="feedback_one_per_paper"),
-            models.CheckConstraint(condition=Q(value__in=[1, -1]), name="feedback_value_valid"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_value_display()}: {self.paper_id} for subscriber {self.subscriber_id}"
-
-
-class ReaderProfile(models.Model):
-    """A reader's taste learned from their feedback, stored for the sends to load in bulk.
-
-    `changed_at` moves with every rating given or removed; a profile is fitted again only
-    when it is later than `fitted_at`, the `changed_at` the last fit saw.
-    """
-
-    subscriber = models.OneToOneField(
-        "subscriptions.Subscriber", on_delete=models.CASCADE, primary_key=True,
-        related_name="profile",
-    )  # fmt: skip
-    terms = models.JSONField(default=dict, help_text="The taste: {term: weight}.")
-    liked = models.JSONField(
-        default=list, help_text="Recent likes a reason may name: [[paper id, title, terms]]."
-    )
-    ratings = models.PositiveIntegerField(default=0)
-    changed_at = models.DateTimeField(default=timezone.now)
-    fitted_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"Profile of subscriber {self.subscriber_id} ({self.ratings} ratings)"
-
-    @property
-    def stale(self) -> bool:
-        return self.fitted_at is None or self.changed_at > self.fitted_at

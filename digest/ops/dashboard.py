@@ -26,7 +26,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from digest.models import Delivery
-from digest.untagged import load_untagged_share
+from digest.papers.untagged import load_untagged_share
 from subscriptions.models import Subscriber, SubscriberStatus
 
 DAYS = 30

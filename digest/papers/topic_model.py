@@ -284,9 +284,13 @@ def _matrix(papers: Sequence[PaperFeatures]) -> tuple[Any, list[tuple[str, Term]
 
 
 def _fit_one(
-    matrix: Any, keywords: np.ndarray, y: np.ndarray, names: list[tuple[str, Term]],
-    c: float, keep: int,
-) -> TopicWeights:  # fmt: skip
+    matrix: Any,
+    keywords: np.ndarray,
+    y: np.ndarray,
+    names: list[tuple[str, Term]],
+    c: float,
+    keep: int,
+) -> TopicWeights:
     from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 

@@ -46,10 +46,10 @@ import numpy as np
 from django.db import transaction
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from digest import topic_model
 from digest.bulk import bulk_insert_rows
 from digest.models import Paper, PaperTopic, Topic
-from digest.topic_model import LinearTagger, PaperFeatures, TopicWeights
+from digest.papers import topic_model
+from digest.papers.topic_model import LinearTagger, PaperFeatures, TopicWeights
 
 KEYWORD_TITLE = 0.6
 KEYWORD_ABSTRACT = 0.2

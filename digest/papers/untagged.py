@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from digest.models import Paper, PaperTopic
-from digest.suggestions import Suggestion, suggest_topics
+from digest.papers.suggestions import Suggestion, suggest_topics
 
 # The Papers admin filter (PaperAdmin's list_filter) and its "no topic" value.
 FILTER_PARAMETER = "has_topic"

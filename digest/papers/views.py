@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from digest.models import Delivery, Paper, PaperTopic, Topic
-from subscriptions import tokens
+from digest.models import Paper, PaperTopic, Topic
+from digest.papers.trending import paper_trending
 from subscriptions import views as subscription_views
-from subscriptions.forms import EmailForm, SignupForm
+from subscriptions.forms import SignupForm
 
 # How many earlier days the page links to.
 PREVIOUS_DAYS = 7
@@ -47,7 +47,7 @@ def ranked(papers: QuerySet[Paper], now: datetime) -> list[PaperRow]:
     """Pinned first, then by trending score: the order the page and the feeds show."""
     rows = [
         PaperRow(
-            paper=p, score=p.trending_score(now), topics=[x.topic for x in p.topic_links.all()]
+            paper=p, score=paper_trending(p, now), topics=[x.topic for x in p.topic_links.all()]
         )
         for p in papers
     ]
@@ -113,46 +113,3 @@ def topic(request: HttpRequest, slug: str) -> HttpResponse:
         # Old links (bookmarks, emails, feed readers) follow the topic to its new name.
         return redirect("digest:topic", renamed.slug, permanent=True)
     return _day_page(request, found)
-
-
-@require_GET
-def view_digest(request: HttpRequest, token: str) -> HttpResponse:
-    """The exact email as a web page: the digest's "view in browser" link.
-
-    The link names the digest and the address it went to, and lasts 90 days: after an
-    address change, or later than that, it shows a page saying so, never the digest (whose
-    fresh links would open the account).
-    """
-    from digest import digests
-
-    try:
-        subject = tokens.read_view_token(token)
-    except tokens.TokenExpired:
-        return _digest_link_gone(request, expired=True)
-    except tokens.TokenInvalid:
-        return _digest_link_gone(request)
-    delivery = Delivery.objects.select_related("subscriber").filter(pk=subject.pk).first()
-    if (
-        delivery is None
-        or tokens.fingerprint(delivery.subscriber.email) != subject.fingerprint
-        or not delivery.items.exists()
-    ):
-        return _digest_link_gone(request)
-    message = digests.delivery_message(delivery)
-    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
-    response = HttpResponse(html)
-    # A personal page: keep it out of shared caches and search engines.
-    response["Cache-Control"] = "private, no-store"
-    response["X-Robots-Tag"] = "noindex"
-    return response
-
-
-def _digest_link_gone(request: HttpRequest, *, expired: bool = False) -> HttpResponse:
-    days = tokens.VIEW_IN_BROWSER_MAX_AGE.days
-    context = {
-        "expired": expired,
-        "expired_note": f"Links to a digest work for {days} days.",
-        "form": EmailForm(),
-    }
-    status = 410 if expired else 404
-    return render(request, "subscriptions/link_invalid.html", context, status=status)

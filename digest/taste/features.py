@@ -74,9 +74,11 @@ class Rating:
 
 
 def learn(
-    ratings: Sequence[Rating], rows: Mapping[int, int], matrix: sparse.csr_matrix,
+    ratings: Sequence[Rating],
+    rows: Mapping[int, int],
+    matrix: sparse.csr_matrix,
     terms: Sequence[str],
-) -> Taste:  # fmt: skip
+) -> Taste:
     """A taste from ratings, given TF-IDF rows (`rows`: paper id -> row of `matrix`).
 
     Ratings newest first: the likes a reason may name are the most recent ones.

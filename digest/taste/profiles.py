@@ -21,8 +21,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from digest.bulk import bulk_update_rows
-from digest.features import LikedPaper, Rating, Taste, document, learn, vectorizer
 from digest.models import Feedback, Paper, ReaderProfile
+from digest.taste.features import LikedPaper, Rating, Taste, document, learn, vectorizer
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +77,6 @@ def _changed(subscriber_id: int, now: datetime) -> None:
     ReaderProfile.objects.update_or_create(
         subscriber_id=subscriber_id, defaults={"changed_at": now}
     )
-
-
-def queue_fit(subscriber_id: int) -> None:
-    """Fit this reader's profile soon, once the rating is committed.
-
-    The beat schedule fits every changed profile anyway, so a broker that is down loses
-    nothing: the reader's click is already stored, and must not answer with an error.
-    """
-    from digest.tasks import fit_profiles
-
-    def enqueue() -> None:
-        try:
-            fit_profiles.delay([subscriber_id])
-        except Exception:
-            log.warning("could not queue fit_profiles; beat will fit it", exc_info=True)
-
-    transaction.on_commit(enqueue)
 
 
 # --- fitting --------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from digest import profiles
+from digest import tasks
 from digest.models import Feedback, Paper
+from digest.taste import profiles
 from subscriptions import services, tokens
 from subscriptions.models import Subscriber
 from subscriptions.views import bad_link
@@ -55,7 +56,7 @@ def feedback(request: HttpRequest, token: str, choice: str) -> HttpResponse:
         else:
             profiles.rate(subscriber.pk, paper.pk, value)
             messages.success(request, f"Saved: {value.label.lower()}.")
-        profiles.queue_fit(subscriber.pk)
+        tasks.queue_fit(subscriber.pk)
         # Post/redirect/get: a reload shows the page again instead of posting twice.
         return redirect(feedback_path(token, choice))
     current = profiles.rating_of(subscriber.pk, paper.pk)

@@ -1,5 +1,6 @@
-"""gunicorn's logger with tokens cut out of its access lines, as digest.security does for
-Django's: `--logger-class digest.gunicorn_logging.MaskedLogger` (the Procfile uses it)."""
+"""gunicorn's logger with tokens cut out of its access lines, as digest.web.security does
+for Django's: `--logger-class digest.web.gunicorn_logging.MaskedLogger` (the Procfile uses
+it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from digest.security import mask_tokens
+from digest.web.security import mask_tokens
 
 # The atoms of an access line that hold a URL: request line, path, query, referer.
 URL_ATOMS = ("r", "U", "q", "f")

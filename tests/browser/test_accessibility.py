@@ -20,7 +20,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, messages, planning
 from digest.models import Delivery, Feedback, Paper, PaperSnapshot, Topic
 from subscriptions.models import Subscriber
 from tests.browser.chromium import chromium
@@ -80,7 +80,7 @@ def describe(where: str, violations: list[dict]) -> list[str]:
 def site(live_server, settings) -> str:
     settings.SITE_URL = live_server.url
     settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
     from django.core.cache import cache
 
     cache.clear()  # rate-limit counters
@@ -130,7 +130,7 @@ def ria(site) -> Subscriber:
     )
     ria.topics.set(Topic.objects.filter(slug__in=["agents-and-tool-use", "retrieval-and-rag"]))
     now = timezone.now()
-    dispatch.send_deliveries(digests.plan(now).created, now)
+    dispatch.send_deliveries(planning.plan(now).created, now)
     assert Delivery.objects.filter(subscriber=ria, status="sent").exists()
     Feedback.objects.create(subscriber=ria, paper=Paper.objects.order_by("pk").first(), value=1)
     return ria
@@ -141,7 +141,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
     delivery = Delivery.objects.get(subscriber=ria, status="sent")
     rated = Feedback.objects.get(subscriber=ria).paper_id
     paper_id = delivery.items.exclude(paper_id=rated).values_list("paper_id", flat=True)[0]
-    feedback = digests.feedback_links(ria, [paper_id])[paper_id]["more"]
+    feedback = messages.feedback_links(ria, [paper_id])[paper_id]["more"]
     # bypass_csp: axe is injected as a script, which a strict Content-Security-Policy
     # would block; what it checks does not depend on the policy.
     context = browser.new_context(color_scheme=scheme, bypass_csp=True)
@@ -186,7 +186,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
         assert page.get_by_text("Saved: more like this.").is_visible()
 
     audit("feedback, saved", feedback_saved)
-    audit("view in browser", lambda: page.goto(digests.view_url(delivery.pk)))
+    audit("view in browser", lambda: page.goto(messages.view_url(delivery.pk)))
     audit("unsubscribe", lambda: page.goto(ria.unsubscribe_url()))
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from digest.rendering import render_email
+from digest.mailing.rendering import render_email
 from tests.browser.chromium import ARTIFACTS, chromium
 from tests.digest.test_digest_email import digest_context
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, planning
 from digest.models import Feedback, Paper, PaperSnapshot, Topic
 from subscriptions.models import Subscriber
 from tests.browser.chromium import ARTIFACTS, chromium
@@ -34,7 +34,7 @@ def site(live_server, settings) -> str:
     settings.SITE_URL = live_server.url
     settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
     # Django's test setup swaps in the in-memory backend; we want the real .eml files.
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
     from django.core.cache import cache
 
     cache.clear()  # rate-limit counters
@@ -198,7 +198,7 @@ def test_rating_a_paper_from_the_digest_takes_one_click_and_one_button(
     )
     ria.topics.set(Topic.objects.filter(slug__in=["agents-and-tool-use", "retrieval-and-rag"]))
     now = timezone.now()
-    dispatch.send_deliveries(digests.plan(now).created, now)
+    dispatch.send_deliveries(planning.plan(now).created, now)
     [message] = outbox_messages(Path(settings.OUTBOX_DIR))
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     page = browser.new_page()

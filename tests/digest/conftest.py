@@ -13,8 +13,15 @@ from subscriptions.models import Subscriber
 DAY = date(2026, 11, 26)
 
 
-def make_paper(title: str, topic_slug: str | None, *, upvotes: int = 10, day: date = DAY,
-               score: float = 0.7, **fields) -> Paper:  # fmt: skip
+def make_paper(
+    title: str,
+    topic_slug: str | None,
+    *,
+    upvotes: int = 10,
+    day: date = DAY,
+    score: float = 0.7,
+    **fields,
+) -> Paper:
     paper = Paper.objects.create(
         title=title,
         title_key=title.lower(),
@@ -49,14 +56,22 @@ def make_reader(email: str, slugs: list[str], **fields) -> Subscriber:
 @pytest.fixture
 def papers(db) -> list[Paper]:
     return [
-        make_paper("ZeroSearch: search without searching", "retrieval-and-rag", upvotes=41,
-                   arxiv_id="2505.04588"),
+        make_paper(
+            "ZeroSearch: search without searching",
+            "retrieval-and-rag",
+            upvotes=41,
+            arxiv_id="2505.04588",
+        ),
         make_paper("Dense retrieval for long documents", "retrieval-and-rag", upvotes=12),
         make_paper("Zero-shot classifiers from captions", "zero-shot-learning", upvotes=30),
         make_paper("A vision paper nobody asked for", "vision-language-models", upvotes=99),
-        make_paper("Yesterday's retrieval paper", "retrieval-and-rag", upvotes=5,
-                   day=DAY - timedelta(days=1)),
-    ]  # fmt: skip
+        make_paper(
+            "Yesterday's retrieval paper",
+            "retrieval-and-rag",
+            upvotes=5,
+            day=DAY - timedelta(days=1),
+        ),
+    ]
 
 
 @pytest.fixture

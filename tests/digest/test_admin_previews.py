@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, planning
 from digest.models import Delivery, Topic
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_a_topic_preview_shows_that_topic_alone(editor, papers):
 
 
 def test_the_delivery_list_is_read_only(editor, papers, alice):
-    dispatch.send_deliveries(digests.plan(NOW).created, NOW)
+    dispatch.send_deliveries(planning.plan(NOW).created, NOW)
 
     page = editor.get(reverse("admin:digest_delivery_changelist"))
 

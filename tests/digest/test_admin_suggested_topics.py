@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from digest.models import Paper, Topic
-from digest.untagged import recent_untagged
+from digest.papers.untagged import recent_untagged
 from tests.digest.conftest import make_paper
 from tests.support import three_subjects
 

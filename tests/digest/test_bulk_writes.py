@@ -66,10 +66,14 @@ def test_nothing_to_write_runs_no_query(django_assert_num_queries):
 
 def test_bulk_insert_sets_primary_keys_in_order_and_defaults():
     papers = [
-        Paper(title=f"New {n}", title_key=f"new {n}", featured_on=date(2025, 11, 20),
-              authors=[f"Author {n}"])
+        Paper(
+            title=f"New {n}",
+            title_key=f"new {n}",
+            featured_on=date(2025, 11, 20),
+            authors=[f"Author {n}"],
+        )
         for n in range(1, 1203)
-    ]  # fmt: skip
+    ]
 
     bulk_insert_rows(papers)
 
@@ -92,10 +96,13 @@ def test_a_batch_is_the_same_statement_whatever_its_number_of_rows_on_sqlite():
 
     for count in (3, 7):
         papers = [
-            Paper(title=f"Row {count}.{n}", title_key=f"row {count}.{n}",
-                  featured_on=date(2025, 11, 20))
+            Paper(
+                title=f"Row {count}.{n}",
+                title_key=f"row {count}.{n}",
+                featured_on=date(2025, 11, 20),
+            )
             for n in range(count)
-        ]  # fmt: skip
+        ]
         with connection.execute_wrapper(record):
             bulk_insert_rows(papers)
             for p in papers:

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from digest import dashboard
-from digest.dashboard import DayCounts, Frame
 from digest.models import Delivery
+from digest.ops import dashboard
+from digest.ops.dashboard import DayCounts, Frame
 from subscriptions.models import Subscriber
 from tests.subscriptions.helpers import make_subscriber
 

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from digest.models import Topic
-from digest.untagged import UntaggedShare, days_ending, load_untagged_share
+from digest.papers.untagged import UntaggedShare, days_ending, load_untagged_share
 from tests.digest.conftest import make_paper
 
 TODAY = date(2026, 11, 26)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.ingestion.detect import UNKNOWN_FORMAT, detect_format, parse_any
-from digest.ingestion.records import FeedError
+from digest.papers.ingestion.detect import UNKNOWN_FORMAT, detect_format, parse_any
+from digest.papers.ingestion.records import FeedError
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 import lxml.html
 import pytest
 
-from digest import rendering
-from digest.rendering import inline_css, render_email
+from digest.mailing import rendering
+from digest.mailing.rendering import inline_css, render_email
 
 SITE = "https://papers.example.com"
 TOKEN = "42.AbCdEf:1vX2yZ:sig-_"
@@ -156,7 +156,7 @@ def paper(i: int, **overrides: object) -> dict[str, object]:
 
 
 def digest_context(count: int = 5, **overrides: object) -> dict[str, object]:
-    """The context digest.rendering gets from the digest service, `count` papers long."""
+    """The context digest.mailing.rendering gets from the digest service, `count` papers long."""
     papers = [paper(i) for i in range(count)]
     more = f" and {count - 1} more trending papers" if count > 1 else ""
     return {

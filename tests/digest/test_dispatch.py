@@ -11,7 +11,8 @@ from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRe
 from django.conf import settings
 from django.utils import timezone
 
-from digest import digests, dispatch, tasks
+from digest import tasks
+from digest.mailing import dispatch, messages, planning
 from digest.models import Delivery
 from subscriptions.models import Subscriber, Suppression
 from tests.digest.conftest import make_reader
@@ -23,7 +24,7 @@ NOW = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 @pytest.fixture(autouse=True)
 def outbox_backend(settings):
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
     settings.SEND_RETRY_BASE_SECONDS = 30
 
 
@@ -32,7 +33,7 @@ def outbox_files() -> list[Path]:
 
 
 def planned(now=NOW) -> list[int]:
-    return digests.plan(now).created
+    return planning.plan(now).created
 
 
 def test_a_delivery_sent_twice_in_a_row_goes_out_once(papers, alice):
@@ -48,7 +49,7 @@ def test_a_delivery_sent_twice_in_a_row_goes_out_once(papers, alice):
 def test_the_same_message_handed_to_the_outbox_twice_is_two_files(papers, alice):
     [delivery_id] = planned()
     dispatch.send_deliveries([delivery_id], NOW)
-    message = digests.delivery_message(Delivery.objects.get(pk=delivery_id))
+    message = messages.delivery_message(Delivery.objects.get(pk=delivery_id))
 
     message.send()
 
@@ -218,8 +219,8 @@ def test_a_crashed_workers_claims_are_queued_again_when_their_lease_ends(papers,
     assert dispatch.claim_many([delivery_id], NOW, timedelta(minutes=10)) == [delivery_id]
     # ... and then its worker dies
 
-    assert digests.requeue_expired(NOW + timedelta(minutes=5)) == 0
-    assert digests.requeue_expired(NOW + timedelta(minutes=11)) == 1
+    assert planning.requeue_expired(NOW + timedelta(minutes=5)) == 0
+    assert planning.requeue_expired(NOW + timedelta(minutes=11)) == 1
 
     assert dispatch.send_deliveries([delivery_id], NOW + timedelta(minutes=11)).sent == 1
 

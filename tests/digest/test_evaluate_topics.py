@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from digest.topic_quality import LabelsError, TopicRef, evaluate, parse_labels, resolve
+from digest.papers.topic_quality import LabelsError, TopicRef, evaluate, parse_labels, resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,9 @@ def test_the_numbers_are_counted_the_way_a_person_would():
 
 def test_the_shipped_labels_files_name_only_known_topics():
     taxonomy = json.loads(
-        (Path(__file__).parents[2] / "digest" / "data" / "topics-2026-11.json").read_text()
+        (
+            Path(__file__).parents[2] / "digest" / "papers" / "data" / "topics-2026-11.json"
+        ).read_text()
     )
     slugs = {t["slug"] for t in taxonomy["topics"]}
     for name in ("dev.json", "eval.json"):

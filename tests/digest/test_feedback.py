@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core import mail, signing
 from django.utils import timezone
 
-from digest import digests, dispatch, profiles
+from digest.mailing import dispatch, planning
 from digest.models import DeliveryPaper, Feedback, ReaderProfile
+from digest.taste import profiles
 from subscriptions.tokens import SALT_FEEDBACK, make_feedback_tokens
 from tests.digest.conftest import DAY, make_paper, make_reader
 from tests.digest.test_taste import REASONING, UNSEEN_REASONING, UNSEEN_VISION, VISION
@@ -60,7 +61,7 @@ def unseen_day():
 def send(now) -> dict[str, mail.EmailMessage]:
     """Plan and send everything due at `now`; the messages by recipient."""
     mail.outbox.clear()
-    dispatch.send_deliveries(digests.plan(now).created, now)
+    dispatch.send_deliveries(planning.plan(now).created, now)
     return {message.to[0]: message for message in mail.outbox}
 
 

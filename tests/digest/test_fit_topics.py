@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from digest.models import Paper, Topic
-from digest.topic_model import TopicWeights
+from digest.papers.topic_model import TopicWeights
 
 pytestmark = pytest.mark.django_db
 
@@ -20,17 +20,27 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "topics"
 
 def fit(*args: str) -> str:
     out = StringIO()
-    call_command("fit_topics", str(FIXTURES / "feed"), "--labels", str(FIXTURES / "labels.json"),
-                 *args, stdout=out, stderr=StringIO())  # fmt: skip
+    call_command(
+        "fit_topics",
+        str(FIXTURES / "feed"),
+        "--labels",
+        str(FIXTURES / "labels.json"),
+        *args,
+        stdout=out,
+        stderr=StringIO(),
+    )
     return out.getvalue()
 
 
 def test_fitting_stores_new_weights_and_re_tags_the_papers():
     robotics = Topic.objects.get(slug="robotics-and-embodied-ai")
     before = robotics.weights
-    paper = Paper.objects.create(title="Robot hands", title_key="robot hands",
-                                 abstract="A dexterous robot hand grasps cups.",
-                                 featured_on="2026-01-06")  # fmt: skip
+    paper = Paper.objects.create(
+        title="Robot hands",
+        title_key="robot hands",
+        abstract="A dexterous robot hand grasps cups.",
+        featured_on="2026-01-06",
+    )
 
     output = fit()
 
@@ -52,7 +62,9 @@ def test_a_dry_run_reports_and_changes_nothing():
 
 def test_it_writes_weights_into_a_taxonomy_file(tmp_path):
     taxonomy = tmp_path / "topics.json"
-    shutil.copy(Path(__file__).parents[2] / "digest" / "data" / "topics-2026-11.json", taxonomy)
+    shutil.copy(
+        Path(__file__).parents[2] / "digest" / "papers" / "data" / "topics-2026-11.json", taxonomy
+    )
 
     fit("--into", str(taxonomy))
 
@@ -66,5 +78,11 @@ def test_labels_for_papers_not_in_the_files_are_one_clear_error(tmp_path):
     labels.write_text('{"2999.99999": ["video"]}')
 
     with pytest.raises(CommandError, match="none of the labelled papers"):
-        call_command("fit_topics", str(FIXTURES / "feed"), "--labels", str(labels),
-                     stdout=StringIO(), stderr=StringIO())  # fmt: skip
+        call_command(
+            "fit_topics",
+            str(FIXTURES / "feed"),
+            "--labels",
+            str(labels),
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )

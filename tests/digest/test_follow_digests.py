@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, planning
+from digest.mailing import pool as pools
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.digest.conftest import DAY, make_paper, make_reader
@@ -27,16 +28,18 @@ LECUN = "by «Yann LeCun», whom you follow"
 
 @pytest.fixture(autouse=True)
 def outbox_backend(settings):
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
 
 
 @pytest.fixture
 def lecun_paper(papers):
     """A vision paper: outside alice's topics, and trending less than most of them."""
     return make_paper(
-        "Self-supervised world models", "vision-language-models", upvotes=2,
+        "Self-supervised world models",
+        "vision-language-models",
+        upvotes=2,
         authors=["Ana Silva", "Yann LeCun", "Tom Becker"],
-    )  # fmt: skip
+    )
 
 
 def send(now: str, capsys) -> str:
@@ -137,7 +140,7 @@ def test_readers_with_the_same_topics_but_different_follows_get_their_own_papers
     ivan = make_reader("ivan@example.com", same)
     jo = make_reader("jo@example.com", same, authors="yann lecun")
 
-    dispatch.send_deliveries(digests.plan(NOW).created, NOW)
+    dispatch.send_deliveries(planning.plan(NOW).created, NOW)
 
     def reasons(subscriber: Subscriber) -> dict[str, str]:
         delivery = Delivery.objects.get(subscriber=subscriber)
@@ -149,7 +152,7 @@ def test_readers_with_the_same_topics_but_different_follows_get_their_own_papers
 
 
 def test_the_shared_selection_of_a_pool_is_keyed_by_the_follows_too(lecun_paper):
-    pool = digests.load_pool((DAY, DAY), NOW)
+    pool = pools.load_pool((DAY, DAY), NOW)
     topics = list(pool.topics)
     window = (DAY, DAY)
 
@@ -165,7 +168,7 @@ def test_a_dry_run_chooses_with_the_follows(alice, lecun_paper):
     alice.authors = "Yann LeCun"
     alice.save()
 
-    selection = digests.choose(alice, (DAY, DAY), NOW)
+    selection = pools.choose(alice, (DAY, DAY), NOW)
 
     assert selection.picks[0].reason.startswith(LECUN)
 
@@ -178,8 +181,8 @@ def test_follows_cost_no_query_per_reader(papers):
         Subscriber.objects.all().delete()
         for n in range(count):
             make_reader(f"reader{n}@example.com", ["retrieval-and-rag"], **follows)
-        ids = digests.plan(NOW).created
-        digests.forget_pools()
+        ids = planning.plan(NOW).created
+        pools.forget_pools()
         with CaptureQueriesContext(connection) as queries:
             outcome = dispatch.send_deliveries(ids, NOW)
         assert outcome.sent == count

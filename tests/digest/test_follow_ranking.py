@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from digest.names import normalize_name
-from digest.ranking import (
+from digest.mailing.selection import (
     REASON_CHARS,
     SKIP_ALL_SENT,
     SKIP_NO_MATCH,
@@ -13,6 +12,7 @@ from digest.ranking import (
     Reader,
     select,
 )
+from digest.papers.names import normalize_name
 
 DAY = date(2026, 11, 26)
 WINDOW = (DAY, DAY)
@@ -20,8 +20,17 @@ ZERO_SHOT, VISION = 1, 3
 NAMES = {ZERO_SHOT: "Zero-shot learning", VISION: "Vision"}
 
 
-def paper(pid: int, *, topics=None, upvotes=10, authors=(), organization="", pinned=False,
-          hidden=False, featured_on=DAY) -> Candidate:  # fmt: skip
+def paper(
+    pid: int,
+    *,
+    topics=None,
+    upvotes=10,
+    authors=(),
+    organization="",
+    pinned=False,
+    hidden=False,
+    featured_on=DAY,
+) -> Candidate:
     return Candidate(
         paper_id=pid,
         title=f"Paper {pid}",
@@ -39,9 +48,12 @@ def paper(pid: int, *, topics=None, upvotes=10, authors=(), organization="", pin
 
 def reader(*topic_ids: int, authors=(), organizations=(), keywords=(), max_papers=10) -> Reader:
     return Reader(
-        {t: NAMES[t] for t in topic_ids}, tuple(keywords), max_papers,
-        authors=tuple(authors), organizations=tuple(organizations),
-    )  # fmt: skip
+        {t: NAMES[t] for t in topic_ids},
+        tuple(keywords),
+        max_papers,
+        authors=tuple(authors),
+        organizations=tuple(organizations),
+    )
 
 
 def ids(selection) -> list[int]:
@@ -106,9 +118,11 @@ def test_followed_papers_are_never_held_back_to_leave_room_for_other_topics():
     followed = [paper(n, upvotes=1, authors=["Yann LeCun"]) for n in range(1, 5)]
     others = [paper(n, topics={VISION: 0.6}, upvotes=50) for n in range(10, 14)]
 
-    selection = select([*followed, *others],
-                       reader(ZERO_SHOT, VISION, authors=["Yann LeCun"], max_papers=4),
-                       window=WINDOW)  # fmt: skip
+    selection = select(
+        [*followed, *others],
+        reader(ZERO_SHOT, VISION, authors=["Yann LeCun"], max_papers=4),
+        window=WINDOW,
+    )
 
     assert sorted(ids(selection)) == [1, 2, 3, 4]
 
@@ -124,8 +138,9 @@ def test_followed_papers_still_fit_in_max_papers():
 def test_a_followed_paper_already_sent_never_comes_again():
     candidates = [paper(1, topics={}, authors=["Yann LeCun"]), paper(2)]
 
-    selection = select(candidates, reader(ZERO_SHOT, authors=["Yann LeCun"]), window=WINDOW,
-                       already_sent={1})  # fmt: skip
+    selection = select(
+        candidates, reader(ZERO_SHOT, authors=["Yann LeCun"]), window=WINDOW, already_sent={1}
+    )
 
     assert ids(selection) == [2]
 
@@ -133,8 +148,7 @@ def test_a_followed_paper_already_sent_never_comes_again():
 def test_every_followed_paper_already_sent_is_skipped_with_that_reason():
     candidates = [paper(1, topics={}, authors=["Yann LeCun"])]
 
-    selection = select(candidates, reader(authors=["Yann LeCun"]), window=WINDOW,
-                       already_sent={1})  # fmt: skip
+    selection = select(candidates, reader(authors=["Yann LeCun"]), window=WINDOW, already_sent={1})
 
     assert selection.skipped_reason == SKIP_ALL_SENT
 

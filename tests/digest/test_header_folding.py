@@ -12,7 +12,7 @@ from email.parser import BytesParser
 
 import pytest
 
-from digest.sending import MAX_LINE, Email, HeaderTooLong
+from digest.mailing.messages import MAX_LINE, Email, HeaderTooLong
 from tests.support import sample_emails
 
 FIELD = re.compile(rb"^[!-9;-~]+: \S")  # a name, a colon, one space, then the value's text
@@ -101,7 +101,7 @@ def test_a_word_no_line_can_hold_is_refused_rather_than_sent_broken():
 
 
 def test_the_outbox_writes_the_same_folding(production, settings, tmp_path):
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
     settings.OUTBOX_DIR = tmp_path
 
     sample_emails.digest_email(10).send()

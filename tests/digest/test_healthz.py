@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db.utils import OperationalError
 
-from digest import health
+from digest.ops import health
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_a_broker_that_is_down_makes_it_503_saying_only_failing(client, settings
     text = response.content.decode()
     assert "127.0.0.1" not in text and "hunter2" not in text and "Connection" not in text
     # The detail is in the log, one line, credentials masked.
-    [record] = [r for r in caplog.records if r.name == "digest.health"]
+    [record] = [r for r in caplog.records if r.name == "digest.ops.health"]
     assert "ConnectionError" in record.getMessage()
     assert "hunter2" not in record.getMessage()
     assert record.exc_info is None

@@ -22,8 +22,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from digest.ingestion import fetch
 from digest.models import Paper
+from digest.papers.ingestion import fetch
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -125,8 +125,12 @@ def ingest(*args: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str]
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "manage.py", "ingest", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return result, time.monotonic() - started
 
 

@@ -13,8 +13,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from digest.ingestion import fetch
 from digest.models import Paper
+from digest.papers.ingestion import fetch
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.names import NameMatcher, normalize_name, split_names
+from digest.papers.names import NameMatcher, normalize_name, split_names
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_a_matcher_following_nobody_finds_nothing():
 def test_an_ascii_paper_with_no_word_of_a_followed_name_is_ruled_out_before_normalising(
     monkeypatch,
 ):
-    from digest import names
+    from digest.papers import names
 
     followed = NameMatcher([normalize_name("Yann LeCun")])
     calls = []

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.ingestion import arxiv_atom, arxiv_rss
-from digest.ingestion.records import FeedError, PaperRecord
+from digest.papers.ingestion import arxiv_atom, arxiv_rss
+from digest.papers.ingestion.records import FeedError, PaperRecord
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ATOM = (FIXTURES / "arxiv_api_sample.xml").read_bytes()

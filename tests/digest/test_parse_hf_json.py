@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from digest.ingestion import hf_json
-from digest.ingestion.records import FeedError, ParseResult
+from digest.papers.ingestion import hf_json
+from digest.papers.ingestion.records import FeedError, ParseResult
 
 ITEM_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "hf_daily_papers_item.json"
 NOW = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
@@ -221,8 +221,10 @@ def test_a_broken_link_is_dropped_and_the_paper_kept(item: dict[str, Any]) -> No
 
 
 def test_an_item_that_does_not_say_when_it_was_featured_takes_the_day_of_the_input():
-    item = {"paper": {"id": "2606.00001", "title": "A paper", "upvotes": 3},
-            "publishedAt": "2026-06-01T00:00:00.000Z"}  # fmt: skip
+    item = {
+        "paper": {"id": "2606.00001", "title": "A paper", "upvotes": 3},
+        "publishedAt": "2026-06-01T00:00:00.000Z",
+    }
 
     dated = hf_json.parse(json.dumps([item]), featured_on=date(2026, 6, 15))
     undated = hf_json.parse(json.dumps([item]))

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.ingestion import hf_page
-from digest.ingestion.records import FeedError, PaperRecord
+from digest.papers.ingestion import hf_page
+from digest.papers.ingestion.records import FeedError, PaperRecord
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "daily_papers_2025-11-20.txt"
 PAGE_DAY = date(2025, 11, 20)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from digest.periods import due_period, period_at
+from digest.mailing.periods import due_period, period_at
 
 # Thursday 26 November 2026, 06:30 UTC.
 NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)

@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, planning
 from digest.models import Delivery, DeliveryPaper, Paper
 from subscriptions import tokens
 from subscriptions.models import Subscriber
@@ -22,7 +22,7 @@ NOW = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 @pytest.fixture(autouse=True)
 def outbox_backend(settings):
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
 
 
 def feed_path(subscriber: Subscriber) -> str:
@@ -32,14 +32,19 @@ def feed_path(subscriber: Subscriber) -> str:
 def sent_digest(subscriber: Subscriber, papers: list[Paper], *, days_ago: int) -> Delivery:
     day = DAY - timedelta(days=days_ago)
     delivery = Delivery.objects.create(
-        subscriber=subscriber, period=f"daily:{day}", status=Delivery.Status.SENT,
-        window_start=day, window_end=day, sent_at=NOW - timedelta(days=days_ago),
-    )  # fmt: skip
+        subscriber=subscriber,
+        period=f"daily:{day}",
+        status=Delivery.Status.SENT,
+        window_start=day,
+        window_end=day,
+        sent_at=NOW - timedelta(days=days_ago),
+    )
     DeliveryPaper.objects.bulk_create(
-        DeliveryPaper(delivery=delivery, paper=paper, subscriber=subscriber, position=n,
-                      reason=f"Reason {n}")
+        DeliveryPaper(
+            delivery=delivery, paper=paper, subscriber=subscriber, position=n, reason=f"Reason {n}"
+        )
         for n, paper in enumerate(papers, 1)
-    )  # fmt: skip
+    )
     return delivery
 
 
@@ -52,7 +57,7 @@ def titles(response) -> list[str]:
 
 
 def test_the_feed_holds_the_papers_of_the_digest_the_reader_received(client, papers, alice):
-    dispatch.send_deliveries(digests.plan(NOW).created, NOW)
+    dispatch.send_deliveries(planning.plan(NOW).created, NOW)
     delivery = Delivery.objects.get(subscriber=alice)
     sent = list(delivery.items.select_related("paper").order_by("position"))
 
@@ -73,8 +78,12 @@ def test_the_feed_holds_the_papers_of_the_digest_the_reader_received(client, pap
 
 
 def test_an_entry_names_the_authors_and_the_organization(client, alice):
-    paper = make_paper("By many", "agents-and-tool-use", authors=[f"Author {n}" for n in range(12)],
-                       organization="Meta AI")  # fmt: skip
+    paper = make_paper(
+        "By many",
+        "agents-and-tool-use",
+        authors=[f"Author {n}" for n in range(12)],
+        organization="Meta AI",
+    )
     sent_digest(alice, [paper], days_ago=0)
 
     entry = entries(client.get(feed_path(alice)))[0]
@@ -105,8 +114,9 @@ def test_digests_not_sent_and_other_readers_digests_are_not_in_it(client, alice)
 
 def test_the_feed_holds_at_most_100_entries(client, alice):
     for day in range(3):
-        sent_digest(alice, [make_paper(f"Day {day} paper {n}", None) for n in range(40)],
-                    days_ago=day)  # fmt: skip
+        sent_digest(
+            alice, [make_paper(f"Day {day} paper {n}", None) for n in range(40)], days_ago=day
+        )
 
     got = titles(client.get(feed_path(alice)))
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, messages, periods, planning
 from digest.models import Delivery
 from tests.digest.conftest import make_reader
 
@@ -37,7 +37,7 @@ class FakeResponse:
 
 @pytest.fixture
 def resend_requests(settings, monkeypatch):
-    settings.EMAIL_BACKEND = "digest.mail_backends.ResendBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.ResendBackend"
     settings.ANYMAIL = {**settings.ANYMAIL, "RESEND_API_KEY": "re_test"}
     sent: list[dict] = []
 
@@ -53,10 +53,10 @@ def test_a_digest_sent_through_resend_carries_its_delivery_key_on_every_attempt(
     papers, resend_requests
 ):
     make_reader("bea@example.com", ["retrieval-and-rag"])
-    [delivery_id] = digests.plan(datetime.fromisoformat(NOW)).created
+    [delivery_id] = planning.plan(datetime.fromisoformat(NOW)).created
 
     dispatch.send_deliveries([delivery_id], datetime.fromisoformat(NOW))
-    again = digests.delivery_message(Delivery.objects.get(pk=delivery_id))
+    again = messages.delivery_message(Delivery.objects.get(pk=delivery_id))
     again.send()
 
     first, second = resend_requests
@@ -67,8 +67,8 @@ def test_a_digest_sent_through_resend_carries_its_delivery_key_on_every_attempt(
 
 
 def test_a_test_send_from_admin_is_not_deduplicated(papers, alice):
-    period = digests.period_at("daily", "UTC", datetime.fromisoformat(NOW))
+    period = periods.period_at("daily", "UTC", datetime.fromisoformat(NOW))
 
-    preview = digests.digest_message(alice, period, [])
+    preview = messages.digest_message(alice, period, [])
 
     assert not hasattr(preview, "idempotency_key")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from digest.ranking import (
+from digest.mailing.selection import (
     SKIP_ALL_SENT,
     SKIP_NO_MATCH,
     SKIP_NOTHING_FEATURED,
@@ -19,8 +19,18 @@ ZERO_SHOT, RETRIEVAL, VISION = 1, 2, 3
 NAMES = {ZERO_SHOT: "Zero-shot learning", RETRIEVAL: "Retrieval and RAG", VISION: "Vision"}
 
 
-def paper(pid: int, *, topics=None, upvotes=10, trending=None, title=None, abstract="",
-          featured_on=DAY, pinned=False, hidden=False) -> Candidate:  # fmt: skip
+def paper(
+    pid: int,
+    *,
+    topics=None,
+    upvotes=10,
+    trending=None,
+    title=None,
+    abstract="",
+    featured_on=DAY,
+    pinned=False,
+    hidden=False,
+) -> Candidate:
     return Candidate(
         paper_id=pid,
         title=title or f"Paper {pid}",
@@ -122,8 +132,9 @@ def test_no_topic_takes_more_than_half_the_slots_while_others_have_papers():
     zero_shot = [paper(n, upvotes=100 - n) for n in range(1, 9)]
     retrieval = [paper(n, topics={RETRIEVAL: 0.6}, upvotes=5) for n in range(10, 14)]
 
-    selection = select([*zero_shot, *retrieval], reader(ZERO_SHOT, RETRIEVAL, max_papers=6),
-                       window=WINDOW)  # fmt: skip
+    selection = select(
+        [*zero_shot, *retrieval], reader(ZERO_SHOT, RETRIEVAL, max_papers=6), window=WINDOW
+    )
 
     groups = [pick.group for pick in selection.picks]
     assert groups.count(ZERO_SHOT) == 3
@@ -134,8 +145,9 @@ def test_a_topic_fills_the_slots_when_the_others_run_out():
     zero_shot = [paper(n, upvotes=100 - n) for n in range(1, 9)]
     retrieval = [paper(10, topics={RETRIEVAL: 0.6})]
 
-    selection = select([*zero_shot, *retrieval], reader(ZERO_SHOT, RETRIEVAL, max_papers=6),
-                       window=WINDOW)  # fmt: skip
+    selection = select(
+        [*zero_shot, *retrieval], reader(ZERO_SHOT, RETRIEVAL, max_papers=6), window=WINDOW
+    )
 
     assert len(selection.picks) == 6
     assert [p.group for p in selection.picks].count(RETRIEVAL) == 1

@@ -13,9 +13,9 @@ from datetime import datetime
 import pytest
 from django.test import Client
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, planning
 from digest.models import Delivery, Paper, Topic
-from digest.security import MaskTokens
+from digest.web.security import MaskTokens
 from subscriptions import tokens
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def policy(response) -> dict[str, list[str]]:
 def token_pages(papers, alice, settings) -> list[str]:
     """One URL of each kind that holds a token, as the emails and pages link them."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    dispatch.send_deliveries(digests.plan(NOW).created, NOW)
+    dispatch.send_deliveries(planning.plan(NOW).created, NOW)
     delivery = Delivery.objects.get()
     feedback = tokens.make_feedback_tokens(alice.pk, alice.email, [papers[0].pk])[papers[0].pk]
     change = tokens.make_email_change_token(alice.pk, alice.email, "alice@new.example")
@@ -52,8 +52,15 @@ def token_pages(papers, alice, settings) -> list[str]:
 
 
 def test_every_page_has_a_content_security_policy_without_inline_script(client, papers):
-    for path in ["/", "/topics/retrieval-and-rag/", "/subscribe/", "/preferences/",
-                 "/feed/", "/no-such-page/", "/healthz"]:  # fmt: skip
+    for path in [
+        "/",
+        "/topics/retrieval-and-rag/",
+        "/subscribe/",
+        "/preferences/",
+        "/feed/",
+        "/no-such-page/",
+        "/healthz",
+    ]:
         response = client.get(path)
         directives = policy(response)
         assert directives["script-src"] == ["'self'"], path
@@ -117,9 +124,11 @@ def test_a_button_on_a_token_page_works_over_https_without_origin_or_referer(ali
     token = str(page.context["csrf_token"])
 
     response = browser.post(
-        alice.preferences_path() + "weekly/", {"csrfmiddlewaretoken": token},
-        secure=True, HTTP_ORIGIN="null",
-    )  # fmt: skip
+        alice.preferences_path() + "weekly/",
+        {"csrfmiddlewaretoken": token},
+        secure=True,
+        HTTP_ORIGIN="null",
+    )
 
     assert response.status_code == 302
     alice.refresh_from_db()
@@ -142,9 +151,11 @@ def test_other_pages_still_refuse_a_null_origin(papers):
     token = str(page.context["csrf_token"])
 
     response = browser.post(
-        "/subscribe/", {"csrfmiddlewaretoken": token, "email": "erin@example.com"},
-        secure=True, HTTP_ORIGIN="null",
-    )  # fmt: skip
+        "/subscribe/",
+        {"csrfmiddlewaretoken": token, "email": "erin@example.com"},
+        secure=True,
+        HTTP_ORIGIN="null",
+    )
 
     assert response.status_code == 403
 
@@ -254,7 +265,7 @@ def test_no_script_event_handler_or_javascript_url_reaches_a_feed_reader(client,
 
 
 def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
-    """The Procfile's web process logs each request through digest.gunicorn_logging."""
+    """The Procfile's web process logs each request through digest.web.gunicorn_logging."""
     import os
     import socket
     import subprocess
@@ -271,12 +282,23 @@ def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
     env |= {"VAR_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)  # a bad link's page needs no database
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "digest.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--access-logfile", str(access),
-         "--logger-class", "digest.gunicorn_logging.MaskedLogger"],
-        cwd=Path(__file__).resolve().parents[2], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "digest.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(access),
+            "--logger-class",
+            "digest.web.gunicorn_logging.MaskedLogger",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -312,9 +334,12 @@ def test_with_debug_on_django_prints_no_unmasked_line_of_its_own():
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=Path(__file__).resolve().parents[2], env=env | {"DEBUG": "true"},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=Path(__file__).resolve().parents[2],
+        env=env | {"DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert result.returncode == 0, result.stderr
     assert "secret-sig" not in result.stderr

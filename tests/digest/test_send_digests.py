@@ -14,9 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, planning
+from digest.mailing import pool as pools
+from digest.mailing.selection import SKIP_NO_MATCH
 from digest.models import Delivery
-from digest.ranking import SKIP_NO_MATCH
 from subscriptions.models import Subscriber
 from tests.digest.conftest import DAY, make_paper, make_reader
 
@@ -28,7 +29,7 @@ NEXT_MORNING = "2026-11-27T08:00:00+00:00"
 
 @pytest.fixture(autouse=True)
 def outbox_backend(settings):
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
 
 
 def send(now: str, *args: str, capsys) -> str:
@@ -96,7 +97,7 @@ def test_anymail_gets_tags_and_metadata_for_the_webhooks(papers, alice, settings
     from django.core import mail
 
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    plan = digests.plan(timezone.datetime.fromisoformat(MORNING))
+    plan = planning.plan(timezone.datetime.fromisoformat(MORNING))
     dispatch.send_deliveries(plan.created, timezone.datetime.fromisoformat(MORNING))
 
     [message] = mail.outbox
@@ -140,11 +141,16 @@ def test_nobody_is_due_before_their_local_send_hour(papers, capsys):
 
 
 def test_paused_pending_and_unsubscribed_readers_get_nothing(papers, capsys):
-    make_reader("pat@example.com", ["retrieval-and-rag"],
-                paused_until=timezone.now() + timedelta(days=400))  # fmt: skip
+    make_reader(
+        "pat@example.com", ["retrieval-and-rag"], paused_until=timezone.now() + timedelta(days=400)
+    )
     make_reader("bob@example.com", ["retrieval-and-rag"], status="pending", confirmed_at=None)
-    make_reader("carol@example.com", ["retrieval-and-rag"], status="unsubscribed",
-                unsubscribed_at=timezone.now())  # fmt: skip
+    make_reader(
+        "carol@example.com",
+        ["retrieval-and-rag"],
+        status="unsubscribed",
+        unsubscribed_at=timezone.now(),
+    )
 
     assert send(MORNING, capsys=capsys) == "planned=0 sent=0 skipped=0 failed=0"
 
@@ -159,7 +165,7 @@ def test_a_dry_run_stores_and_sends_nothing(papers, alice, capsys):
 
 def test_someone_who_unsubscribes_after_planning_gets_nothing(papers, alice):
     now = timezone.datetime.fromisoformat(MORNING)
-    plan = digests.plan(now)
+    plan = planning.plan(now)
     alice.unsubscribe("one-click")
 
     outcome = dispatch.send_deliveries(plan.created, now)
@@ -175,8 +181,8 @@ def test_building_one_digest_costs_the_same_queries_with_more_papers_and_topics(
         for n in range(count):
             make_paper(f"{reader_email} paper {n}", slugs[n % len(slugs)], upvotes=n)
         make_reader(reader_email, slugs, max_papers=30)
-        [delivery_id] = digests.plan(now).created
-        digests.forget_pools()  # count the loading of the papers too
+        [delivery_id] = planning.plan(now).created
+        pools.forget_pools()  # count the loading of the papers too
         with CaptureQueriesContext(connection) as queries:
             dispatch.send_deliveries([delivery_id], now)
         assert Delivery.objects.get(pk=delivery_id).status == Delivery.Status.SENT

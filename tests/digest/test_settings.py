@@ -134,8 +134,13 @@ def test_production_on_https_turns_on_hsts_secure_cookies_and_the_ssl_redirect()
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "31536000", "True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')"
-    ]  # fmt: skip
+        "31536000",
+        "True",
+        "True",
+        "True",
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+    ]
 
 
 def test_the_proxy_header_is_trusted_only_when_named():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from digest.models import Paper, Topic
-from digest.topics import tag_papers
+from digest.papers.topics import tag_papers
 
 pytestmark = pytest.mark.django_db
 
@@ -40,22 +40,39 @@ def test_every_topic_a_reader_of_the_real_stream_looks_for_is_there_and_fitted()
 @pytest.mark.parametrize(
     ("title", "abstract", "slug"),
     [
-        ("Quadrupeds that climb stairs", "A legged robot learns to climb stairs in simulation and "
-         "transfers the policy to the real robot.", "robotics-and-embodied-ai"),
-        ("Whispering to a transcriber", "We improve automatic speech recognition of whispered "
-         "speech with a new audio encoder.", "speech-and-audio"),
-        ("Folding enzymes faster", "A protein language model predicts enzyme structures and "
-         "helps design new proteins.", "ai-for-science-and-medicine"),
-        ("Breaking the guardrails", "We jailbreak aligned chat models with a new prompt attack "
-         "and propose a defense.", "safety-security-and-alignment"),
-        ("Fewer bits, same answers", "We quantize large language model weights to 3 bits and "
-         "compress the KV cache, doubling inference throughput.",
-         "efficient-training-and-inference"),
+        (
+            "Quadrupeds that climb stairs",
+            "A legged robot learns to climb stairs in simulation and "
+            "transfers the policy to the real robot.",
+            "robotics-and-embodied-ai",
+        ),
+        (
+            "Whispering to a transcriber",
+            "We improve automatic speech recognition of whispered speech with a new audio encoder.",
+            "speech-and-audio",
+        ),
+        (
+            "Folding enzymes faster",
+            "A protein language model predicts enzyme structures and helps design new proteins.",
+            "ai-for-science-and-medicine",
+        ),
+        (
+            "Breaking the guardrails",
+            "We jailbreak aligned chat models with a new prompt attack and propose a defense.",
+            "safety-security-and-alignment",
+        ),
+        (
+            "Fewer bits, same answers",
+            "We quantize large language model weights to 3 bits and "
+            "compress the KV cache, doubling inference throughput.",
+            "efficient-training-and-inference",
+        ),
     ],
-)  # fmt: skip
+)
 def test_papers_it_has_never_seen_land_in_their_topic(title, abstract, slug):
-    paper = Paper.objects.create(title=title, title_key=title.lower(), abstract=abstract,
-                                 featured_on="2026-11-26")  # fmt: skip
+    paper = Paper.objects.create(
+        title=title, title_key=title.lower(), abstract=abstract, featured_on="2026-11-26"
+    )
 
     tag_papers([paper])
 

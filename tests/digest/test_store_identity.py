@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from digest.ingestion.records import (
+from digest.models import Paper, PaperSnapshot
+from digest.papers.ingestion.records import (
     ARXIV_ATOM,
     ARXIV_RSS,
     HF_JSON,
@@ -14,8 +15,7 @@ from digest.ingestion.records import (
     PaperRecord,
     ParseResult,
 )
-from digest.ingestion.store import store
-from digest.models import Paper, PaperSnapshot
+from digest.papers.ingestion.store import store
 
 pytestmark = pytest.mark.django_db
 

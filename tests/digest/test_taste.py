@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from digest.features import PaperVectors, Rating, learn
-from digest.ranking import Candidate, RankingPool, Reader, select
+from digest.mailing.selection import Candidate, RankingPool, Reader, select
+from digest.taste.features import PaperVectors, Rating, learn
 
 DAY = date(2026, 11, 26)
 WINDOW = (DAY, DAY)
@@ -13,55 +13,83 @@ AI = 1
 NAMES = {AI: "Machine learning"}
 
 REASONING = [
-    ("Reinforcement learning teaches language models to reason step by step",
-     "We train a language model with reinforcement learning from verifiable rewards on math "
-     "problems; the policy learns longer chains of reasoning and self-verification."),
-    ("Policy optimization for chain-of-thought reasoning",
-     "A group relative policy optimization variant improves reasoning accuracy; rewards come "
-     "from checking final answers, and the policy gradient needs no value model."),
-    ("Reward models for multi-step reasoning",
-     "Process reward models score each reasoning step; reinforcement learning against them "
-     "yields better math reasoning than outcome rewards alone."),
-    ("Self-play reinforcement learning for theorem proving",
-     "An agent proposes and solves problems in self-play; reinforcement learning with a "
-     "verifier reward improves formal reasoning and proof search."),
-    ("Scaling test-time reasoning with reinforcement learning",
-     "Longer reasoning traces learned through reinforcement learning improve accuracy; we "
-     "study reward shaping and policy entropy during training."),
-]  # fmt: skip
+    (
+        "Reinforcement learning teaches language models to reason step by step",
+        "We train a language model with reinforcement learning from verifiable rewards on math "
+        "problems; the policy learns longer chains of reasoning and self-verification.",
+    ),
+    (
+        "Policy optimization for chain-of-thought reasoning",
+        "A group relative policy optimization variant improves reasoning accuracy; rewards come "
+        "from checking final answers, and the policy gradient needs no value model.",
+    ),
+    (
+        "Reward models for multi-step reasoning",
+        "Process reward models score each reasoning step; reinforcement learning against them "
+        "yields better math reasoning than outcome rewards alone.",
+    ),
+    (
+        "Self-play reinforcement learning for theorem proving",
+        "An agent proposes and solves problems in self-play; reinforcement learning with a "
+        "verifier reward improves formal reasoning and proof search.",
+    ),
+    (
+        "Scaling test-time reasoning with reinforcement learning",
+        "Longer reasoning traces learned through reinforcement learning improve accuracy; we "
+        "study reward shaping and policy entropy during training.",
+    ),
+]
 VISION = [
-    ("Segmenting objects in images with a promptable vision transformer",
-     "A vision transformer segments objects in images and video from point prompts; trained "
-     "on millions of masks, it transfers to medical images."),
-    ("Image generation with diffusion transformers",
-     "Diffusion transformers generate high resolution images; we study pixel and latent "
-     "spaces, image quality and the cost of sampling."),
-    ("Depth estimation from a single image",
-     "A monocular depth model predicts dense depth maps from a single image, trained on "
-     "synthetic and real scenes with pixel-level supervision."),
-    ("Open-vocabulary object detection in images",
-     "Detecting objects from text queries: image regions are aligned with captions so the "
-     "detector recognizes objects never labelled in training images."),
-    ("Video understanding with visual tokens",
-     "Compressing visual tokens from video frames lets a vision encoder understand long "
-     "videos; pixels are pooled across frames before the language model."),
-]  # fmt: skip
+    (
+        "Segmenting objects in images with a promptable vision transformer",
+        "A vision transformer segments objects in images and video from point prompts; trained "
+        "on millions of masks, it transfers to medical images.",
+    ),
+    (
+        "Image generation with diffusion transformers",
+        "Diffusion transformers generate high resolution images; we study pixel and latent "
+        "spaces, image quality and the cost of sampling.",
+    ),
+    (
+        "Depth estimation from a single image",
+        "A monocular depth model predicts dense depth maps from a single image, trained on "
+        "synthetic and real scenes with pixel-level supervision.",
+    ),
+    (
+        "Open-vocabulary object detection in images",
+        "Detecting objects from text queries: image regions are aligned with captions so the "
+        "detector recognizes objects never labelled in training images.",
+    ),
+    (
+        "Video understanding with visual tokens",
+        "Compressing visual tokens from video frames lets a vision encoder understand long "
+        "videos; pixels are pooled across frames before the language model.",
+    ),
+]
 UNSEEN_REASONING = [
-    ("Verifiable rewards make small models better reasoners",
-     "Reinforcement learning with verifiable rewards on math and code improves reasoning of "
-     "small language models; the policy learns to check its own steps."),
-    ("Curriculum reinforcement learning for reasoning",
-     "Ordering problems by difficulty during reinforcement learning speeds up reasoning "
-     "gains; rewards from answer checking guide the policy."),
-]  # fmt: skip
+    (
+        "Verifiable rewards make small models better reasoners",
+        "Reinforcement learning with verifiable rewards on math and code improves reasoning of "
+        "small language models; the policy learns to check its own steps.",
+    ),
+    (
+        "Curriculum reinforcement learning for reasoning",
+        "Ordering problems by difficulty during reinforcement learning speeds up reasoning "
+        "gains; rewards from answer checking guide the policy.",
+    ),
+]
 UNSEEN_VISION = [
-    ("Image segmentation for satellite images",
-     "A vision model segments buildings and roads in satellite images; masks from pixels "
-     "are refined with a transformer over image patches."),
-    ("Generating video from images with diffusion",
-     "An image-to-video diffusion model animates a single image into video frames with "
-     "consistent objects and motion."),
-]  # fmt: skip
+    (
+        "Image segmentation for satellite images",
+        "A vision model segments buildings and roads in satellite images; masks from pixels "
+        "are refined with a transformer over image patches.",
+    ),
+    (
+        "Generating video from images with diffusion",
+        "An image-to-video diffusion model animates a single image into video frames with "
+        "consistent objects and motion.",
+    ),
+]
 
 
 def candidate(pid: int, title: str, abstract: str, *, upvotes: int = 20) -> Candidate:

@@ -54,9 +54,13 @@ def test_readers_keep_their_topics_under_the_new_names_and_the_catch_all_becomes
         Subscriber.objects.get(email="vera@example.com").topics.values_list("slug", flat=True)
     )
     assert slugs == {
-        "agents-and-tool-use", "vision-language-models", "image-generation-and-editing", "video",
-        "3d-and-4d", "visual-perception",
-    }  # fmt: skip
+        "agents-and-tool-use",
+        "vision-language-models",
+        "image-generation-and-editing",
+        "video",
+        "3d-and-4d",
+        "visual-perception",
+    }
     rita_slugs = Subscriber.objects.get(email="rita@example.com").topics.values_list(
         "slug", flat=True
     )
@@ -77,10 +81,11 @@ def test_an_editors_assignment_and_removal_survive_and_papers_are_tagged_again(o
     PaperTopic.objects.create(paper=paper, topic=agents, score=0.9, source="editor")
     paper.removed_topics.add(code)
     robots = Paper.objects.create(
-        title="Legged robots on stairs", title_key="legged robots on stairs",
+        title="Legged robots on stairs",
+        title_key="legged robots on stairs",
         abstract="A quadruped robot learns locomotion with sim-to-real transfer.",
         featured_on="2026-11-20",
-    )  # fmt: skip
+    )
     PaperTopic.objects.create(paper=robots, topic=agents, score=0.5, source="auto")
 
     apps = migrate_forward()
@@ -106,5 +111,8 @@ def test_a_topic_an_editor_created_is_left_alone(old_state):
 
     topic = apps.get_model("digest", "Topic").objects.get(slug="quantum")
     assert (topic.name, topic.keywords, topic.active, topic.weights) == (
-        "Quantum computing", "qubit", True, {}
-    )  # fmt: skip
+        "Quantum computing",
+        "qubit",
+        True,
+        {},
+    )

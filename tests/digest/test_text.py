@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from digest.ingestion.text import (
+from digest.papers.ingestion.text import (
     clean_text,
     normalize_title,
     parse_arxiv_id,

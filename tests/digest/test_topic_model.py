@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digest import topic_model
-from digest.topic_model import LinearTagger, TopicWeights, features, fit
+from digest.papers import topic_model
+from digest.papers.topic_model import LinearTagger, TopicWeights, features, fit
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "topics" / "feed"
 
@@ -21,8 +21,12 @@ def fixture_papers() -> list[tuple[str, str, str]]:
 def test_a_papers_terms_are_words_and_neighbouring_pairs_weighted_to_a_unit_vector():
     terms = topic_model.terms(["speech", "recognition", "speech"])
 
-    assert set(terms.counts) == {"speech", "recognition", ("speech", "recognition"),
-                                 ("recognition", "speech")}  # fmt: skip
+    assert set(terms.counts) == {
+        "speech",
+        "recognition",
+        ("speech", "recognition"),
+        ("recognition", "speech"),
+    }
     assert sum(w * w for w in terms.weights().values()) == pytest.approx(1.0)
     assert terms.weight("speech") > terms.weight("recognition")
 
@@ -82,8 +86,10 @@ def test_weights_survive_the_round_trip_through_json_and_show_their_strongest_te
 
     assert again == weights
     assert weights.strongest_terms(3) == [
-        ("robot", 3.2), ("title: manipulation", 2.5), ("sim real", 1.1)
-    ]  # fmt: skip
+        ("robot", 3.2),
+        ("title: manipulation", 2.5),
+        ("sim real", 1.1),
+    ]
 
 
 @pytest.mark.parametrize("value", [{}, {"terms": {}}, {"bias": "high"}, {"bias": 1, "terms": []}])

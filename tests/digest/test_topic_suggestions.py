@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from digest import suggestions
-from digest.suggestions import Suggestion, cluster_count, distinct_terms, suggest_topics
+from digest.papers import suggestions
+from digest.papers.suggestions import Suggestion, cluster_count, distinct_terms, suggest_topics
 from tests.support import three_subjects
 
 
@@ -116,10 +116,16 @@ def test_identical_papers_make_one_suggestion():
         [(i, title, "") for i, (title, _) in enumerate(three_subjects.SPEECH_SYNTHESIS * 2)],
     ],
     ids=[
-        "nothing", "one paper", "one-letter titles", "only stop words", "no term in two papers",
-        "only numbers", "markup and a URL", "titles without abstracts",
+        "nothing",
+        "one paper",
+        "one-letter titles",
+        "only stop words",
+        "no term in two papers",
+        "only numbers",
+        "markup and a URL",
+        "titles without abstracts",
     ],
-)  # fmt: skip
+)
 def test_any_input_gives_suggestions_or_none_without_an_error(papers):
     result = suggest_topics(papers)
 
@@ -128,9 +134,10 @@ def test_any_input_gives_suggestions_or_none_without_an_error(papers):
 
 
 def test_fewer_papers_than_groups_still_work():
-    papers = [(i, title, abstract) for i, (title, abstract) in enumerate(
-        three_subjects.GRAPH_NEURAL_NETWORKS[:3]
-    )]  # fmt: skip
+    papers = [
+        (i, title, abstract)
+        for i, (title, abstract) in enumerate(three_subjects.GRAPH_NEURAL_NETWORKS[:3])
+    ]
 
     result = suggest_topics(papers)
 

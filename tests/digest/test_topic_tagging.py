@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from digest.models import Paper, PaperTopic, Topic
-from digest.topic_model import TopicWeights
-from digest.topics import KeywordIndex, Tagger, TopicText, retag_topics, tag_papers
+from digest.papers.topic_model import TopicWeights
+from digest.papers.topics import KeywordIndex, Tagger, TopicText, retag_topics, tag_papers
 
 
 def found(text: str, *keywords: str) -> set[str]:

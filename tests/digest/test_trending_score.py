@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from digest.ranking import trending_score
+from digest.papers.trending import trending_score
 
 NOW = datetime(2025, 11, 20, 18, tzinfo=UTC)
 TODAY = date(2025, 11, 20)

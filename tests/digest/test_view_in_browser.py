@@ -11,7 +11,7 @@ import time_machine
 from django.core import mail, signing
 from django.utils import timezone
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, messages, planning
 from digest.models import Delivery
 from subscriptions import tokens
 
@@ -25,7 +25,7 @@ def sent(papers, alice, settings) -> str:
     """Alice's digest went out; the path of its "view in browser" link, as in the email."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(NOW, tick=False):
-        plan = digests.plan(NOW)
+        plan = planning.plan(NOW)
         dispatch.send_deliveries(plan.created, NOW)
     [message] = mail.outbox
     html = dict((mime, body) for body, mime in message.alternatives)["text/html"]
@@ -90,11 +90,11 @@ def test_a_link_of_the_old_kind_without_address_or_time_fails_cleanly(client, se
 
 def test_a_tampered_link_is_not_found(client, sent, alice):
     delivery = Delivery.objects.get()
-    token = digests.view_token(delivery.pk, alice.email)
+    token = messages.view_token(delivery.pk, alice.email)
 
     assert client.get(f"/digest/{token}x/").status_code == 404
     assert client.get("/digest/12:forged/").status_code == 404
-    other = digests.view_token(delivery.pk, "mallory@example.com")
+    other = messages.view_token(delivery.pk, "mallory@example.com")
     assert client.get(f"/digest/{other}/").status_code == 404
 
 
@@ -102,9 +102,10 @@ def test_a_skipped_digest_has_no_page(client, papers):
     from tests.digest.conftest import make_reader
 
     carl = make_reader("carl@example.com", ["code-generation-and-software-agents"])
-    plan = digests.plan(NOW)
+    plan = planning.plan(NOW)
     dispatch.send_deliveries(plan.created, NOW)
 
     assert (
-        client.get(f"/digest/{digests.view_token(plan.created[0], carl.email)}/").status_code == 404
+        client.get(f"/digest/{messages.view_token(plan.created[0], carl.email)}/").status_code
+        == 404
     )

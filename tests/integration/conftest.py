@@ -60,11 +60,22 @@ def redis_url() -> Iterator[str]:
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="redis-test-")
     process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir],
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    )
     import redis
 
     client = redis.Redis(port=port, socket_timeout=1)
@@ -104,15 +115,28 @@ class Workers:
     def start(self, name: str, concurrency: int = 2, **env: str) -> subprocess.Popen:
         log = self.logs / f"{name}-{len(self.processes)}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "digest", "worker", "--loglevel=INFO",
-             f"--concurrency={concurrency}", "--pool=prefork", "-n", f"{name}@%h",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "digest",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--pool=prefork",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             cwd=ROOT,
             env=self.env | env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         self.processes.append(process)
         wait_until(lambda: "ready." in log.read_text(), 60, f"worker {name} to be ready")
         return process
@@ -121,8 +145,12 @@ class Workers:
         """Send a task by name, as beat would."""
         subprocess.run(
             [sys.executable, "-m", "celery", "-A", "digest", "call", task],
-            cwd=ROOT, env=self.env, check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def kill(self, process: subprocess.Popen) -> None:
         """kill -9 the worker and all its pool processes at once."""

@@ -46,11 +46,24 @@ def site(workers: Workers, tmp_path: Path) -> Iterator[str]:
     log = tmp_path / "gunicorn.log"
     env = workers.env | SLOW | {"SITE_URL": f"http://127.0.0.1:{port}"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "digest.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "digest.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
     def answers() -> bool:
         try:
@@ -78,9 +91,11 @@ class Visitor:
         token = CSRF.search(page.text).group(1)
         started = time.perf_counter()
         answer = self.http.post(
-            self.site + path, data | {"csrfmiddlewaretoken": token}, timeout=10,
+            self.site + path,
+            data | {"csrfmiddlewaretoken": token},
+            timeout=10,
             allow_redirects=False,
-        )  # fmt: skip
+        )
         return answer.status_code, time.perf_counter() - started
 
 
@@ -111,29 +126,44 @@ def test_every_answer_takes_the_same_time_and_the_mail_still_goes_out(site, work
     Suppression.add("frank@example.com", reason="complained")
     visitor = Visitor(site)
 
-    signups = timed(visitor, "/subscribe/", {
-        "new": signup_data(email="erin@example.com"),
-        "pending": signup_data(email="bob@example.com"),
-        "active": signup_data(email="alice@example.com"),
-        "unsubscribed": signup_data(email="carol@example.com"),
-        "bounced": signup_data(email="dave@example.com"),
-        "suppressed": signup_data(email="frank@example.com"),
-    })  # fmt: skip
-    links = timed(visitor, "/preferences/", {
-        "unknown": {"email": "nobody@example.com"},
-        "active": {"email": "alice@example.com"},
-        "pending": {"email": "bob@example.com"},
-        "bounced": {"email": "dave@example.com"},
-    })  # fmt: skip
+    signups = timed(
+        visitor,
+        "/subscribe/",
+        {
+            "new": signup_data(email="erin@example.com"),
+            "pending": signup_data(email="bob@example.com"),
+            "active": signup_data(email="alice@example.com"),
+            "unsubscribed": signup_data(email="carol@example.com"),
+            "bounced": signup_data(email="dave@example.com"),
+            "suppressed": signup_data(email="frank@example.com"),
+        },
+    )
+    links = timed(
+        visitor,
+        "/preferences/",
+        {
+            "unknown": {"email": "nobody@example.com"},
+            "active": {"email": "alice@example.com"},
+            "pending": {"email": "bob@example.com"},
+            "bounced": {"email": "dave@example.com"},
+        },
+    )
     preferences = {
         "topics": [t.slug for t in alice.topics.all()],
-        "frequency": "daily", "weekday": "0", "send_hour": "7", "timezone": "UTC",
+        "frequency": "daily",
+        "weekday": "0",
+        "send_hour": "7",
+        "timezone": "UTC",
         "max_papers": "10",
-    }  # fmt: skip
-    changes = timed(visitor, alice.preferences_path(), {
-        "taken": preferences | {"email": "bob@example.com"},
-        "free": preferences | {"email": "alice@new.example"},
-    })  # fmt: skip
+    }
+    changes = timed(
+        visitor,
+        alice.preferences_path(),
+        {
+            "taken": preferences | {"email": "bob@example.com"},
+            "free": preferences | {"email": "alice@new.example"},
+        },
+    )
 
     print(f"signup {signups}\nlink request {links}\nemail change {changes}")
     assert_alike(signups)
@@ -143,8 +173,10 @@ def test_every_answer_takes_the_same_time_and_the_mail_still_goes_out(site, work
     # And the mail did go out, from the worker: a confirmation for the new address, a
     # preferences link for alice, a link to alice's new address, nothing to the others.
     def delivered() -> set[str]:
-        return {p.read_text().split("\nTo: ", 1)[1].split("\n", 1)[0]
-                for p in Path(workers.env["OUTBOX_DIR"]).glob("*.eml")}  # fmt: skip
+        return {
+            p.read_text().split("\nTo: ", 1)[1].split("\n", 1)[0]
+            for p in Path(workers.env["OUTBOX_DIR"]).glob("*.eml")
+        }
 
     wanted = {"erin@example.com", "alice@example.com", "bob@example.com", "alice@new.example"}
     wait_until(lambda: wanted <= delivered(), 90, f"mail to {wanted}")

@@ -36,10 +36,16 @@ def populate(count: int) -> list[str]:
         ]
     ]
     papers = Paper.objects.bulk_create(
-        Paper(title=f"Paper {n}", title_key=f"paper {n}", featured_on=today, upvotes=n,
-              sources=["hf-json"], arxiv_id=f"2611.{n:05d}")
+        Paper(
+            title=f"Paper {n}",
+            title_key=f"paper {n}",
+            featured_on=today,
+            upvotes=n,
+            sources=["hf-json"],
+            arxiv_id=f"2611.{n:05d}",
+        )
         for n in range(1, 21)
-    )  # fmt: skip
+    )
     PaperTopic.objects.bulk_create(
         PaperTopic(paper=p, topic=topics[n % 2], score=0.7, source="auto")
         for n, p in enumerate(papers)
@@ -47,10 +53,17 @@ def populate(count: int) -> list[str]:
     confirmed = timezone.now() - timedelta(days=1)
     emails = [f"reader{n:05d}@example.com" for n in range(count)]
     readers = Subscriber.objects.bulk_create(
-        Subscriber(email=email, status="active", confirmed_at=confirmed, frequency="daily",
-                   send_hour=0, timezone="UTC", max_papers=5)
+        Subscriber(
+            email=email,
+            status="active",
+            confirmed_at=confirmed,
+            frequency="daily",
+            send_hour=0,
+            timezone="UTC",
+            max_papers=5,
+        )
         for email in emails
-    )  # fmt: skip
+    )
     through = Subscriber.topics.through
     through.objects.bulk_create(
         through(subscriber_id=r.pk, topic_id=t.pk) for r in readers for t in topics

@@ -27,7 +27,7 @@ def outbox(settings) -> Outbox:
     Django's test runner swaps in the in-memory backend; ours writes the real bytes, so
     headers and encodings are tested as sent.
     """
-    settings.EMAIL_BACKEND = "digest.mail_backends.OutboxBackend"
+    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
     return Outbox(Path(settings.OUTBOX_DIR))
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.utils import timezone
 
-from digest import digests, dispatch
-from digest.ranking import SKIP_NO_MATCH
+from digest.mailing import dispatch, planning
+from digest.mailing.selection import SKIP_NO_MATCH
 from tests.digest.conftest import make_paper, make_reader
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ MORNING = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 
 def send_all() -> None:
-    dispatch.send_deliveries(digests.plan(MORNING).created, MORNING)
+    dispatch.send_deliveries(planning.plan(MORNING).created, MORNING)
 
 
 def test_a_day_without_a_digest_shows_why_on_the_preferences_page(client):

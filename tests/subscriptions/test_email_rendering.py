@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from digest import rendering
-from digest.rendering import environment, inline_css, render_email
-from digest.sending import UnsafeAddress, build_message
+from digest.mailing import rendering
+from digest.mailing.messages import UnsafeAddress, build_message
+from digest.mailing.rendering import environment, inline_css, render_email
 
 CONTEXT = {
     "confirm_url": "https://papers.example/confirm/12.abcdef:sig/?utm=x&y=<1>",

@@ -94,10 +94,13 @@ def test_no_topic_and_no_follow_says_either_will_do_next_to_the_topics(client, o
         ("organizations", "Meta AI, ---", "“---” is not a name: it has no letters."),
         ("authors", "x" * 501, "at most 500 characters"),
         # 20 names of 24 characters: 499 as typed, 518 with ", " between them.
-        ("authors", ",".join(f"Author Number {n:02d} Smythes" for n in range(20)),
-         "commas and spaces included"),
+        (
+            "authors",
+            ",".join(f"Author Number {n:02d} Smythes" for n in range(20)),
+            "commas and spaces included",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_follow_is_shown_next_to_its_field_and_nothing_is_stored(
     client, outbox, field, value, message
 ):

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from digest import profiles
 from digest.models import Feedback, Paper, ReaderProfile
+from digest.taste import profiles
 
 pytestmark = pytest.mark.django_db
 

@@ -71,9 +71,13 @@ def postmark(name: str, to: str, metadata: dict[str, str], **fields: object) -> 
 
 
 def mailgun(
-    name: str, to: str, variables: dict[str, str], *, key: str = SIGNING_KEY,
+    name: str,
+    to: str,
+    variables: dict[str, str],
+    *,
+    key: str = SIGNING_KEY,
     token: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     payload = load(name)
     data = payload["event-data"]
     data["recipient"] = data["envelope"]["targets"] = data["message"]["headers"]["to"] = to
@@ -88,9 +92,11 @@ def mailgun(
 
 
 def ses(
-    name: str, to: str, metadata: dict[str, str] | None = None,
+    name: str,
+    to: str,
+    metadata: dict[str, str] | None = None,
     change: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """An SNS envelope whose Message is the SES event as a JSON string."""
     envelope = load(name)
     event = json.loads(envelope["Message"])
@@ -282,8 +288,10 @@ def test_an_ses_bounce_through_sns_marks_the_subscriber_bounced(post, alice):
     event = EmailEvent.objects.get()
     assert (event.esp, event.event_id) == ("Amazon SES", "19ba9823-d7f2-53c1-860e-cb10e0d13dfc")
     assert (event.message_id, event.delivery, event.description) == (
-        SES_MESSAGE, delivery, "Permanent: General"
-    )  # fmt: skip
+        SES_MESSAGE,
+        delivery,
+        "Permanent: General",
+    )
 
 
 def test_an_ses_complaint_without_metadata_finds_the_delivery_by_the_message_id(post, alice):
@@ -657,9 +665,11 @@ def test_a_malformed_body_with_the_right_secret_is_a_400_and_one_log_line(
     client, alice, caplog, esp, body
 ):
     response = client.post(
-        f"/anymail/{esp}/tracking/", data=body, content_type="application/json",
+        f"/anymail/{esp}/tracking/",
+        data=body,
+        content_type="application/json",
         **basic_auth(SECRET),
-    )  # fmt: skip
+    )
 
     assert response.status_code == 400
     assert not EmailEvent.objects.exists()
@@ -675,9 +685,11 @@ def test_mailgun_without_a_signing_key_answers_404_not_500(client, settings, cap
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
 
     response = client.post(
-        "/anymail/mailgun/tracking/", data="{}", content_type="application/json",
+        "/anymail/mailgun/tracking/",
+        data="{}",
+        content_type="application/json",
         **basic_auth(SECRET),
-    )  # fmt: skip
+    )
     anonymous = client.post("/anymail/mailgun/tracking/", data="{}", content_type="text/plain")
 
     assert (response.status_code, anonymous.status_code) == (404, 404)
@@ -700,8 +712,9 @@ def test_amazon_ses_without_boto3_answers_404_not_500(client, monkeypatch, caplo
 
 @pytest.mark.parametrize("secret", [None, "esp-webhooks:guessed"])
 def test_a_forged_request_logs_one_line_without_a_traceback(post, alice, caplog, secret):
-    response = post("postmark", postmark("postmark_bounce.json", alice.email, ids(alice)),
-                    secret=secret)  # fmt: skip
+    response = post(
+        "postmark", postmark("postmark_bounce.json", alice.email, ids(alice)), secret=secret
+    )
 
     assert response.status_code == 400
     warnings = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]

@@ -4,7 +4,7 @@ at the worst instant."""
 
 from __future__ import annotations
 
-from digest.mail_backends import OutboxBackend
+from digest.mailing.backends import OutboxBackend
 from digest.models import Delivery
 
 

@@ -16,7 +16,7 @@ from collections import Counter
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
-from digest.mail_backends import OutboxBackend
+from digest.mailing.backends import OutboxBackend
 
 _attempts: Counter[str] = Counter()
 

@@ -13,9 +13,10 @@ from datetime import date
 from django.core import mail
 from django.core.mail import EmailMessage
 
-from digest.digests import Item, digest_message
-from digest.periods import Period
-from digest.ranking import Reader
+from digest.mailing.messages import digest_message
+from digest.mailing.periods import Period
+from digest.mailing.pool import Item
+from digest.mailing.selection import Reader
 from subscriptions import services
 from subscriptions.models import Subscriber
 from tests.digest.test_digest_email import SAMPLES

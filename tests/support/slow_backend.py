@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from digest.mail_backends import OutboxBackend
+from digest.mailing.backends import OutboxBackend
 
 
 class SlowBackend(OutboxBackend):

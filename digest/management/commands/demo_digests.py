@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Max
 from django.utils import timezone
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, messages, planning
 from digest.models import Delivery, Paper, Topic
 from subscriptions.models import Subscriber
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         Delivery.objects.filter(subscriber__in=subscribers).delete()
         outbox = Path(settings.OUTBOX_DIR)
         before = set(outbox.glob("*.eml")) if outbox.exists() else set()
-        plan = digests.plan(now)
+        plan = planning.plan(now)
         ids = list(
             Delivery.objects.filter(pk__in=plan.created, subscriber__in=subscribers).values_list(
                 "pk", flat=True
@@ -61,7 +61,7 @@ class Command(BaseCommand):
                     f"  {delivery.subscriber.email}: {delivery.status} {delivery.skipped_reason}"
                 )
                 continue
-            message = digests.delivery_message(delivery)
+            message = messages.delivery_message(delivery)
             html = next(c for c, mimetype in message.alternatives if mimetype == "text/html")
             copy = html_dir / f"{delivery.subscriber.email.split('@')[0]}.html"
             copy.write_text(html, encoding="utf-8")

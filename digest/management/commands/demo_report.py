@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Prefetch
 
 from digest.models import Paper, PaperTopic
+from digest.papers.trending import paper_trending
 
 TOP = 10
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         # Scored as of the end of the newest featured day, so an old seed still ranks
         # the way it did on its day.
         as_of = datetime.combine(latest + timedelta(days=1), time.min, tzinfo=UTC)
-        ranked = sorted(papers, key=lambda p: p.trending_score(as_of), reverse=True)[:TOP]
+        ranked = sorted(papers, key=lambda p: paper_trending(p, as_of), reverse=True)[:TOP]
         self.stdout.write("")
         self.stdout.write(f"Top {len(ranked)} by trending score (as of {latest:%Y-%m-%d}):")
         for rank, paper in enumerate(ranked, 1):
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             title = paper.title if len(paper.title) <= 70 else paper.title[:69] + "…"
             self.stdout.write(
                 f"{rank:>3}. {title}\n"
-                f"     {paper.trending_score(as_of):6.2f}  {paper.upvotes} upvotes"
+                f"     {paper_trending(paper, as_of):6.2f}  {paper.upvotes} upvotes"
                 f"  ·  {topics or 'no topic'}"
             )
         self.stdout.write("")

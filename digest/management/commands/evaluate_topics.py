@@ -12,12 +12,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from digest import topic_quality
-from digest.ingestion.records import FeedError
-from digest.ingestion.service import paper_texts
 from digest.models import Topic
-from digest.topic_quality import LabelsError, Report, TopicRef
-from digest.topics import tagged_by_slug, topic_text
+from digest.papers import topic_quality
+from digest.papers.ingestion.records import FeedError
+from digest.papers.ingestion.service import paper_texts
+from digest.papers.topic_quality import LabelsError, Report, TopicRef
+from digest.papers.topics import tagged_by_slug, topic_text
 
 
 class Command(BaseCommand):

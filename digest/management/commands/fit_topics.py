@@ -3,7 +3,7 @@
 Fits each labelled topic's classifier (`digest/topic_model.py`) on the papers of feed files
 and the topics a person gave them, then stores the weights on the topics and re-tags every
 paper for them. With --into, the topics come from a taxonomy file and the weights are
-written back into it (how `digest/data/` is made; see README).
+written back into it (how `digest/papers/data/` is made; see README).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
 
-from digest import topic_model, topic_quality
-from digest.ingestion.records import FeedError
-from digest.ingestion.service import paper_texts
 from digest.models import Topic
-from digest.topic_quality import LabelsError, TopicRef
-from digest.topics import KeywordIndex, TopicText, analyse, retag_topics
+from digest.papers import topic_model, topic_quality
+from digest.papers.ingestion.records import FeedError
+from digest.papers.ingestion.service import paper_texts
+from digest.papers.topic_quality import LabelsError, TopicRef
+from digest.papers.topics import KeywordIndex, TopicText, analyse, retag_topics
 
 
 class Command(BaseCommand):
@@ -78,10 +78,14 @@ class Command(BaseCommand):
     def _active_topics(self) -> list[dict]:
         try:
             return [
-                {"slug": t.slug, "name": t.name, "keywords": t.keyword_list,
-                 "former_slugs": t.former_slug_list}
+                {
+                    "slug": t.slug,
+                    "name": t.name,
+                    "keywords": t.keyword_list,
+                    "former_slugs": t.former_slug_list,
+                }
                 for t in Topic.objects.filter(active=True)
-            ]  # fmt: skip
+            ]
         except DatabaseError:
             raise CommandError("no topics table: run `python manage.py migrate` first") from None
 

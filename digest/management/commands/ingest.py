@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from digest.ingestion import service
-from digest.ingestion.records import FORMATS, FeedError
-from digest.ingestion.store import IngestReport
+from digest.papers.ingestion import service
+from digest.papers.ingestion.records import FORMATS, FeedError
+from digest.papers.ingestion.store import IngestReport
 
 Job = Callable[[], IngestReport | list[IngestReport]]
 

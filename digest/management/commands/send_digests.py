@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from digest import digests, dispatch
+from digest.mailing import dispatch, planning
+from digest.mailing import pool as pools
 from digest.models import Delivery
 
 BATCH = 500
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         now = _moment(options["now"]) if options["now"] else timezone.now()
         if options["dry_run"]:
             return self._dry_run(now)
-        plan = digests.plan(now)
+        plan = planning.plan(now)
         # Queued deliveries of earlier runs that never went out are sent too.
         queued = list(
             Delivery.objects.filter(status=Delivery.Status.QUEUED).values_list("pk", flat=True)
@@ -59,7 +60,7 @@ class Command(BaseCommand):
     def _dry_run(self, now: datetime) -> None:
         from subscriptions.models import Subscriber
 
-        due = list(digests.due_subscribers(now))
+        due = list(planning.due_subscribers(now))
         subscribers = Subscriber.objects.prefetch_related("topics").in_bulk([pk for pk, _ in due])
         already = set(
             Delivery.objects.filter(
@@ -71,7 +72,7 @@ class Command(BaseCommand):
             if (pk, period.key) in already:
                 continue
             planned += 1
-            selection = digests.choose(subscribers[pk], period.window, now)
+            selection = pools.choose(subscribers[pk], period.window, now)
             if selection.skipped:
                 skipped += 1
                 self.stdout.write(

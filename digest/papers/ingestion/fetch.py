@@ -27,7 +27,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from digest.ingestion.records import ARXIV_RSS, HF_JSON, FeedError
+from digest.papers.ingestion.records import ARXIV_RSS, HF_JSON, FeedError
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 BACKOFF_FACTOR = 1.0  # seconds; doubles with each retry, plus jitter

@@ -62,14 +62,23 @@ _MONTHS = {
     name: number
     for number, names in enumerate(
         (
-            "jan january", "feb february", "mar march", "apr april", "may", "jun june",
-            "jul july", "aug august", "sep sept september", "oct october", "nov november",
+            "jan january",
+            "feb february",
+            "mar march",
+            "apr april",
+            "may",
+            "jun june",
+            "jul july",
+            "aug august",
+            "sep sept september",
+            "oct october",
+            "nov november",
             "dec december",
         ),
         start=1,
     )
     for name in names.split()
-}  # fmt: skip
+}
 _NOT_ALNUM_RE = re.compile(r"[\W_]+")
 _TITLE_MAX_CHARS = 300
 _ORGANIZATION_MAX_CHARS = 120

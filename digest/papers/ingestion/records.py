@@ -1,17 +1,18 @@
-"""What a parser hands to the store: plain records, validated, no ORM."""
+"""What a parser hands to the store: plain records, validated, no queries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-# Source names, one per feed format. Paper.sources lists the ones that saw a paper.
-HF_PAGE = "hf-page"
-HF_JSON = "hf-json"
-ARXIV_ATOM = "arxiv-atom"
-ARXIV_RSS = "arxiv-rss"
-FORMATS = (HF_PAGE, HF_JSON, ARXIV_ATOM, ARXIV_RSS)
-HF_SOURCES = frozenset({HF_PAGE, HF_JSON})
+from digest.models.papers import (  # noqa: F401 (the parsers name their source from here)
+    ARXIV_ATOM,
+    ARXIV_RSS,
+    FORMATS,
+    HF_JSON,
+    HF_PAGE,
+    HF_SOURCES,
+)
 
 MAX_TITLE_CHARS = 2_000
 MAX_ABSTRACT_BYTES = 100 * 1024

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from digest.ingestion import fetch
-from digest.ingestion.detect import parse_any
-from digest.ingestion.records import FeedError
-from digest.ingestion.store import IngestReport, store
-from digest.ingestion.text import normalize_title
+from digest.papers.ingestion import fetch
+from digest.papers.ingestion.detect import parse_any
+from digest.papers.ingestion.records import FeedError
+from digest.papers.ingestion.store import IngestReport, store
+from digest.papers.ingestion.text import normalize_title
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 MAX_FILE_BYTES = 200 * 1024 * 1024

@@ -17,7 +17,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from digest.bulk import bulk_insert_rows, bulk_update_rows
-from digest.ingestion.records import (
+from digest.models import Paper, PaperSnapshot
+from digest.papers.ingestion.records import (
     ARXIV_ATOM,
     ARXIV_RSS,
     HF_SOURCES,
@@ -26,17 +27,22 @@ from digest.ingestion.records import (
     Rejection,
     shorten,
 )
-from digest.ingestion.text import normalize_title
-from digest.models import Paper, PaperSnapshot
-from digest.topics import tag_papers
+from digest.papers.ingestion.text import normalize_title
+from digest.papers.topics import tag_papers
 
 CHUNK = 1_000
 LOOKUP_BATCH = 5_000
 ARXIV_SOURCES = frozenset({ARXIV_ATOM, ARXIV_RSS})
 
 # Fields a later observation of the same paper may fill in or change.
-_HF_DETAILS = ("organization", "num_comments", "github_repo", "github_stars", "project_page",
-               "thumbnail")  # fmt: skip
+_HF_DETAILS = (
+    "organization",
+    "num_comments",
+    "github_repo",
+    "github_stars",
+    "project_page",
+    "thumbnail",
+)
 
 
 @dataclass

@@ -56,19 +56,42 @@ _TIE_RE = re.compile(r"(?<=[\w.)])~(?=[\w(\\])")
 _ESCAPED_RE = re.compile(r"\\([%&_#${}])")
 
 _ACCENT_MARKS = {
-    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
-    "r": "\u030a", "d": "\u0323", "b": "\u0331",
-}  # fmt: skip
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+    "r": "\u030a",
+    "d": "\u0323",
+    "b": "\u0331",
+}
 _ACCENT_RE = re.compile(
     r"(?P<open>\{)?\\(?:(?P<sym>['`^\"~=.])|(?P<let>[uvHckrdb])(?![A-Za-z]))\s*"
     r"(?:\{\s*(?P<braced>\\[ij]|[A-Za-z])\s*\}|(?P<bare>\\[ij](?![A-Za-z])|[A-Za-z]))"
     r"(?P<close>\})?"
 )
 _SPECIAL_LETTERS = {
-    "ss": "ß", "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ",
-    "oe": "œ", "OE": "Œ", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",
-}  # fmt: skip
+    "ss": "ß",
+    "o": "ø",
+    "O": "Ø",
+    "aa": "å",
+    "AA": "Å",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "l": "ł",
+    "L": "Ł",
+    "i": "ı",
+    "j": "ȷ",
+}
 # Cheap literal-prefixed probes: the full accent pattern is only run when one matches.
 _ACCENT_HINT_RE = re.compile(r"\\['`^\"~=.uvHckrdb]")
 _FONT_HINTS = ("text", "emph", "math", "line", "bm", "bold", "mbox", "operatorname")
@@ -86,8 +109,12 @@ _FRAC_RE = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _SQRT_RE = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
 _MATH_ACCENT_RE = re.compile(r"\\(hat|bar|tilde|vec|dot)\s*\{([^{}])\}")
 _MATH_ACCENTS = {
-    "hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "vec": "\u20d7", "dot": "\u0307"
-}  # fmt: skip
+    "hat": "\u0302",
+    "bar": "\u0304",
+    "tilde": "\u0303",
+    "vec": "\u20d7",
+    "dot": "\u0307",
+}
 _SCRIPT_RE = re.compile(r"([\^_])\{([^{}]*)\}")
 _UNKNOWN_ARG_RE = re.compile(r"(\\[A-Za-z]+)\{([^{}]*)\}")
 _GROUP_BRACE_RE = re.compile(r"(?<!\\)[{}]")
@@ -97,20 +124,90 @@ _GREEK = (
     "tau upsilon phi chi psi omega"
 )
 _MATH_SYMBOLS = {
-    "times": "×", "cdot": "·", "cdots": "⋯", "ldots": "…", "dots": "…", "pm": "±", "mp": "∓",
-    "div": "÷", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈",
-    "sim": "∼", "simeq": "≃", "equiv": "≡", "propto": "∝", "ll": "≪", "gg": "≫", "infty": "∞",
-    "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒", "Leftrightarrow": "⇔",
-    "leftrightarrow": "↔", "mapsto": "↦", "in": "∈", "notin": "∉", "subset": "⊂", "subseteq": "⊆",
-    "cup": "∪", "cap": "∩", "emptyset": "∅", "setminus": "∖", "forall": "∀", "exists": "∃",
-    "neg": "¬", "land": "∧", "lor": "∨", "wedge": "∧", "vee": "∨", "sum": "∑", "prod": "∏",
-    "int": "∫", "partial": "∂", "nabla": "∇", "ell": "ℓ", "hbar": "ℏ", "circ": "∘", "star": "⋆",
-    "ast": "∗", "prime": "′", "langle": "⟨", "rangle": "⟩", "mid": "|", "vert": "|", "lvert": "|",
-    "rvert": "|", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉", "quad": " ",
-    "qquad": " ", "left": "", "right": "", "big": "", "Big": "", "bigg": "", "Bigg": "",
-    "displaystyle": "", "textstyle": "", "scriptstyle": "", "limits": "", "nolimits": "",
-    "varepsilon": "ε", "vartheta": "ϑ", "varphi": "φ", "varrho": "ϱ", "varsigma": "ς",
-}  # fmt: skip
+    "times": "×",
+    "cdot": "·",
+    "cdots": "⋯",
+    "ldots": "…",
+    "dots": "…",
+    "pm": "±",
+    "mp": "∓",
+    "div": "÷",
+    "le": "≤",
+    "leq": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "ne": "≠",
+    "neq": "≠",
+    "approx": "≈",
+    "sim": "∼",
+    "simeq": "≃",
+    "equiv": "≡",
+    "propto": "∝",
+    "ll": "≪",
+    "gg": "≫",
+    "infty": "∞",
+    "to": "→",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "Rightarrow": "⇒",
+    "Leftrightarrow": "⇔",
+    "leftrightarrow": "↔",
+    "mapsto": "↦",
+    "in": "∈",
+    "notin": "∉",
+    "subset": "⊂",
+    "subseteq": "⊆",
+    "cup": "∪",
+    "cap": "∩",
+    "emptyset": "∅",
+    "setminus": "∖",
+    "forall": "∀",
+    "exists": "∃",
+    "neg": "¬",
+    "land": "∧",
+    "lor": "∨",
+    "wedge": "∧",
+    "vee": "∨",
+    "sum": "∑",
+    "prod": "∏",
+    "int": "∫",
+    "partial": "∂",
+    "nabla": "∇",
+    "ell": "ℓ",
+    "hbar": "ℏ",
+    "circ": "∘",
+    "star": "⋆",
+    "ast": "∗",
+    "prime": "′",
+    "langle": "⟨",
+    "rangle": "⟩",
+    "mid": "|",
+    "vert": "|",
+    "lvert": "|",
+    "rvert": "|",
+    "lfloor": "⌊",
+    "rfloor": "⌋",
+    "lceil": "⌈",
+    "rceil": "⌉",
+    "quad": " ",
+    "qquad": " ",
+    "left": "",
+    "right": "",
+    "big": "",
+    "Big": "",
+    "bigg": "",
+    "Bigg": "",
+    "displaystyle": "",
+    "textstyle": "",
+    "scriptstyle": "",
+    "limits": "",
+    "nolimits": "",
+    "varepsilon": "ε",
+    "vartheta": "ϑ",
+    "varphi": "φ",
+    "varrho": "ϱ",
+    "varsigma": "ς",
+}
 _MATH_FUNCTIONS = "log ln exp min max sin cos tan arg argmin argmax det dim inf sup lim Pr gcd mod"
 
 
