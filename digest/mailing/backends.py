@@ -77,7 +77,7 @@ class ResendBackend(ResendEmailBackend):
     Resend delivers a second request with the same key (within 24 hours) only once, so
     even the message a crashed worker had in flight is not delivered twice."""
 
-    def build_message_payload(self, message, defaults):  # type: ignore[no-untyped-def]
+    def build_message_payload(self, message, defaults):
         payload = super().build_message_payload(message, defaults)
         key = getattr(message, "idempotency_key", None)
         if key:

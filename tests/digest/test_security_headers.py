@@ -165,7 +165,10 @@ def test_other_pages_still_refuse_a_null_origin(papers):
 def log_lines():
     """What the project's own console handler writes, as configured in settings."""
     handler = next(
-        h for h in logging.getLogger().handlers if any(isinstance(f, MaskTokens) for f in h.filters)
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler)
+        and any(isinstance(f, MaskTokens) for f in h.filters)
     )
     stream = io.StringIO()
     previous = handler.setStream(stream)

@@ -47,7 +47,7 @@ def ses_without_boto3(monkeypatch) -> None:
     """anymail's SES views read boto3 settings when built; boto3 comes with the
     django-anymail[amazon-ses] extra. These tests reach neither boto3 nor AWS."""
     try:
-        import boto3  # noqa: F401
+        import boto3  # type: ignore[import-not-found]  # noqa: F401  # an optional extra
     except ImportError:
         monkeypatch.setattr(amazon_ses, "_get_anymail_boto3_params", lambda kwargs: ({}, {}))
 
