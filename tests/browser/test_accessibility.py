@@ -186,7 +186,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
         assert page.get_by_text("Saved: more like this.").is_visible()
 
     audit("feedback, saved", feedback_saved)
-    audit("view in browser", lambda: page.goto(digests.view_url(delivery.pk)))
+    audit("view in browser", lambda: page.goto(digests.view_url(delivery.pk, ria.email)))
     audit("unsubscribe", lambda: page.goto(ria.unsubscribe_url()))
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

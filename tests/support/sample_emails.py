@@ -72,7 +72,7 @@ def account_emails() -> dict[str, EmailMessage]:
     for name, send in [
         ("confirm", lambda: services.send_confirmation(bob)),
         ("preferences_link", lambda: services.send_preferences_link(alice)),
-        ("email_change", lambda: services.request_email_change(alice, "alice@new.example.com")),
+        ("email_change", lambda: services.send_email_change(alice, "alice@new.example.com")),
     ]:
         before = len(mail.outbox)
         send()
