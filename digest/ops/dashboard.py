@@ -2,8 +2,8 @@
 per day for the last 30 days, and subscribers by status.
 
 Gmail and Yahoo measure the spam-complaint rate daily and want it below 0.1 %, never
-reaching 0.3 % (Google's and Yahoo's bulk-sender rules, 2024). The page draws each day's rate against those two
-lines so that a person sees at a glance whether the list is in trouble.
+reaching 0.3 % (their bulk-sender rules of 2024). The page draws each day's rate against
+those two lines so that a person sees at a glance whether the list is in trouble.
 
 The numbers and every SVG coordinate come from pure functions over per-day counts (tested
 without a database); the view runs three aggregate queries and renders a template. A fourth

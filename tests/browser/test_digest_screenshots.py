@@ -16,7 +16,7 @@ import pytest
 
 from digest.mailing.rendering import render_email
 from tests.browser.chromium import ARTIFACTS, chromium
-from tests.digest.test_digest_email import digest_context
+from tests.digest.mailing.test_digest_email import digest_context
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.support.paths import ROOT
+
 KEY = secrets.token_urlsafe(50)
 PRODUCTION: dict[str, str] = {
     "DEBUG": "false",

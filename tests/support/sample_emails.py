@@ -19,7 +19,7 @@ from digest.mailing.pool import Item
 from digest.mailing.selection import Reader
 from subscriptions import services
 from subscriptions.models import Subscriber
-from tests.digest.test_digest_email import SAMPLES
+from tests.digest.mailing.test_digest_email import SAMPLES
 from tests.subscriptions.helpers import make_subscriber
 
 SITE = "https://papers.example.org"

@@ -15,7 +15,7 @@ from digest.models import DeliveryPaper, Feedback, ReaderProfile
 from digest.taste import profiles
 from subscriptions.tokens import SALT_FEEDBACK, make_feedback_tokens
 from tests.digest.conftest import DAY, make_paper, make_reader
-from tests.digest.test_taste import REASONING, UNSEEN_REASONING, UNSEEN_VISION, VISION
+from tests.digest.taste.test_taste import REASONING, UNSEEN_REASONING, UNSEEN_VISION, VISION
 
 pytestmark = pytest.mark.django_db
 

@@ -17,6 +17,7 @@ from digest.mailing import dispatch, planning
 from digest.models import Delivery, Paper, Topic
 from digest.web.security import MaskTokens
 from subscriptions import tokens
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -275,7 +276,6 @@ def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
     import sys
     import time
     import urllib.request
-    from pathlib import Path
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -297,7 +297,7 @@ def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
             "--logger-class",
             "digest.web.gunicorn_logging.MaskedLogger",
         ],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -328,7 +328,6 @@ def test_with_debug_on_django_prints_no_unmasked_line_of_its_own():
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     code = (
@@ -337,7 +336,7 @@ def test_with_debug_on_django_prints_no_unmasked_line_of_its_own():
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
         env=env | {"DEBUG": "true"},
         capture_output=True,
         text=True,

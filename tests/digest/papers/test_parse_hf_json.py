@@ -3,15 +3,15 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from digest.papers.ingestion import hf_json
 from digest.papers.ingestion.records import FeedError, ParseResult
+from tests.support.paths import FIXTURES
 
-ITEM_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "hf_daily_papers_item.json"
+ITEM_PATH = FIXTURES / "hf_daily_papers_item.json"
 NOW = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
 
 
