@@ -383,7 +383,11 @@ TITLE_KEY_CHARS = 255
 def normalize_title(s: str) -> str:
     """A key that matches one paper's title across sources: no case, accents or punctuation."""
     decomposed = unicodedata.normalize("NFKD", s.casefold())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Most titles are plain ASCII: nothing to strip, and no walk over every character.
+    if decomposed.isascii():
+        bare = decomposed
+    else:
+        bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     # Punctuation becomes a space so "Zero-Shot" and "Zero–Shot" agree and words stay apart.
     key = " ".join(_NOT_WORD_RE.sub(" ", bare).split())
     return key[:TITLE_KEY_CHARS].rstrip()
