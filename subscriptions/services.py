@@ -199,9 +199,21 @@ def send_email_change(subscriber: Subscriber, new_email: str) -> None:
     )
 
 
-def apply_email_change(token: str) -> Subscriber | None:
-    """Opens an email-change link; None when the new address cannot be used (taken,
-    suppressed, or the subscriber is gone). Opening it twice is harmless.
+@dataclass(frozen=True)
+class EmailChange:
+    """What an email-change link asks for: this subscriber, to this address."""
+
+    subscriber: Subscriber
+    new_email: str
+
+    @property
+    def done(self) -> bool:
+        return self.subscriber.email == self.new_email
+
+
+def read_email_change(token: str) -> EmailChange | None:
+    """What an email-change link would do, changing nothing; None when the new address
+    cannot be used (suppressed, or the subscriber is gone).
 
     Raises tokens.TokenInvalid / TokenExpired for a bad token.
     """
@@ -209,13 +221,29 @@ def apply_email_change(token: str) -> Subscriber | None:
     subscriber = Subscriber.objects.filter(pk=subject.pk).first()
     if subscriber is None:
         return None
-    if subscriber.email == new_email:
-        return subscriber
+    change = EmailChange(subscriber, new_email)
+    if change.done:
+        return change
     if tokens.fingerprint(subscriber.email) != subject.fingerprint:
         # The address changed again since this link was sent: a stale link.
         raise tokens.TokenInvalid
     if Suppression.covers(new_email):
         return None
+    return change
+
+
+def apply_email_change(token: str) -> Subscriber | None:
+    """Carries out an email-change link; None when the new address cannot be used (taken,
+    suppressed, or the subscriber is gone). Applying it twice is harmless.
+
+    Raises tokens.TokenInvalid / TokenExpired for a bad token.
+    """
+    change = read_email_change(token)
+    if change is None:
+        return None
+    subscriber, new_email = change.subscriber, change.new_email
+    if change.done:
+        return subscriber
     try:
         with transaction.atomic():
             subscriber.change_email(new_email)

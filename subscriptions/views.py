@@ -281,10 +281,23 @@ def delete(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     return render(request, "subscriptions/deleted.html")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def change_email(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows the new address and a button, changing nothing; its POST changes it.
+
+    As with confirming a subscription, a link scanner at the new address opens every link:
+    if opening changed the address, anyone holding a preferences link could move the
+    digests onto a stranger's address and the stranger's gateway would agree to it.
+    """
     try:
-        subscriber = services.apply_email_change(token)
+        if request.method == "GET":
+            change = services.read_email_change(token)
+            if change is not None and not change.done:
+                context = {"subscriber": change.subscriber, "new_email": change.new_email}
+                return render(request, "subscriptions/change_email.html", context)
+            subscriber = change.subscriber if change is not None else None
+        else:
+            subscriber = services.apply_email_change(token)
     except tokens.TokenExpired:
         return bad_link(request, expired=True)
     except tokens.TokenInvalid:

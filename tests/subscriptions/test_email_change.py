@@ -27,6 +27,13 @@ def change(client, subscriber, new_email):
     return client.post(subscriber.preferences_path(), data)
 
 
+def confirm_new_address(client, path):
+    """Open the link, then press its button, as the owner of the new address does."""
+    page = client.get(path)
+    assert page.status_code == 200
+    return client.post(path)
+
+
 def test_a_new_address_gets_a_link_and_nothing_changes_until_it_is_opened(client, alice, outbox):
     change(client, alice, "Alice@New.example")
 
@@ -41,7 +48,9 @@ def test_opening_the_link_changes_the_address_and_kills_old_links(client, alice,
     old_unsubscribe = alice.unsubscribe_path()
     change(client, alice, "alice@new.example")
 
-    response = client.get(link_path(outbox.to("alice@new.example")[0], "change-email"))
+    response = confirm_new_address(
+        client, link_path(outbox.to("alice@new.example")[0], "change-email")
+    )
 
     alice.refresh_from_db()
     assert response.status_code == 200
@@ -58,10 +67,12 @@ def test_opening_it_twice_is_harmless(client, alice, outbox):
     change(client, alice, "alice@new.example")
     path = link_path(outbox.to("alice@new.example")[0], "change-email")
 
-    client.get(path)
-    response = client.get(path)
+    confirm_new_address(client, path)
+    again = client.post(path)
+    reopened = client.get(path)
 
-    assert response.status_code == 200
+    assert again.status_code == 200 and reopened.status_code == 200
+    assert b"Your address is changed" in reopened.content
 
 
 def test_an_address_already_on_the_list_gets_no_email_and_the_same_message(
@@ -82,7 +93,9 @@ def test_an_address_taken_after_the_link_was_sent_is_refused(client, alice, outb
     change(client, alice, "alice@new.example")
     Subscriber.objects.create(email="alice@new.example")
 
-    response = client.get(link_path(outbox.to("alice@new.example")[0], "change-email"))
+    response = confirm_new_address(
+        client, link_path(outbox.to("alice@new.example")[0], "change-email")
+    )
 
     alice.refresh_from_db()
     assert response.status_code == 409
@@ -95,7 +108,23 @@ def test_the_link_expires_after_seven_days(client, alice, outbox):
         path = link_path(outbox.to("alice@new.example")[0], "change-email")
         traveller.shift(timedelta(days=8))
 
-        response = client.get(path)
+        opened = client.get(path)
+        response = client.post(path)
 
+    assert opened.status_code == 410
     assert response.status_code == 410
     assert Subscriber.objects.get(pk=alice.pk).email == "alice@example.com"
+
+
+def test_opening_the_link_changes_nothing_link_scanners_open_every_link(client, alice, outbox):
+    change(client, alice, "alice@new.example")
+    path = link_path(outbox.to("alice@new.example")[0], "change-email")
+
+    page = client.get(path)
+    client.head(path)
+
+    alice.refresh_from_db()
+    assert alice.email == "alice@example.com"
+    assert b"Yes, send my digests here" in page.content
+    assert b"alice@new.example" in page.content
+    assert b"alice@example.com" not in page.content  # the old address is not shown to the new
