@@ -447,6 +447,7 @@ def test_inlining_the_template_once_equals_inlining_each_message():
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    plain.globals["shared"] = rendering.shared
     source = plain.loader.get_source(plain, "emails/digest.html")[0]
     expanded = rendering.InliningLoader(rendering._templates_dir())._expand(plain, source, [], 0)
     per_message = inline_css(plain.from_string(expanded).render(context))
