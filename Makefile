@@ -1,5 +1,5 @@
 # make demo   -- the main job on embedded defaults (SQLite, tasks in-process, email to var/outbox/)
-# make test   -- the whole suite (PostgreSQL when available, else SQLite)
+# make test   -- lint, types and the whole suite (PostgreSQL when available, else SQLite)
 # make dev    -- web (gunicorn), a Celery worker and beat against local Redis and PostgreSQL
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SEED := seeds/daily_papers_2025-11-20.txt
 
-.PHONY: demo test dev lint format bench bench-ingest clean
+.PHONY: demo test dev lint typecheck format bench bench-ingest clean
 
 # A developer's settings: DEBUG on and a key made on the spot, never one from the source.
 # Written once; edit it freely (the environment still wins over it). Production sets
@@ -39,6 +39,10 @@ dev: $(STAMP) .env
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# mypy with django-stubs (it loads tests.settings to know the models).
+typecheck: $(STAMP)
+	@$(PY) -m mypy
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .

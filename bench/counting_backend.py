@@ -12,7 +12,7 @@ totals = {"messages": 0, "bytes": 0}
 
 
 class CountingBackend(BaseEmailBackend):
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         for message in email_messages:
             totals["bytes"] += len(message_bytes(message))
             totals["messages"] += 1

@@ -228,13 +228,13 @@ def send_all(ids: list[int], batch_size: int) -> None:
         dispatch.send_deliveries(ids[start : start + batch_size], NOW)
 
 
-def _worker(ids: list[int], batch_size: int, queries) -> None:  # type: ignore[no-untyped-def]
+def _worker(ids: list[int], batch_size: int, queries) -> None:
     from django.db import connection, connections
 
     connections.close_all()
     counted = 0
 
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def count(execute, sql, params, many, context):
         nonlocal counted
         counted += 1
         return execute(sql, params, many, context)
@@ -256,7 +256,7 @@ def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int, float]:
 
     queries = 0
 
-    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def count(execute, sql, params, many, context):
         nonlocal queries
         queries += 1
         return execute(sql, params, many, context)
@@ -325,7 +325,7 @@ def plan_one_percent(rng: random.Random) -> tuple[float, int, float]:
     return seconds, len(plan.created), scan_all
 
 
-def prepared(deliveries_chunk):  # type: ignore[no-untyped-def]
+def prepared(deliveries_chunk):
     """For each delivery: (address, context, headers), as digest_message prepares them."""
     from collections import defaultdict
 

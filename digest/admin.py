@@ -163,7 +163,7 @@ class PaperAdmin(admin.ModelAdmin):
     def link(self, paper: Paper) -> str:
         return paper.url
 
-    def save_formset(self, request, form, formset: BaseInlineFormSet, change) -> None:  # type: ignore[no-untyped-def]
+    def save_formset(self, request, form, formset: BaseInlineFormSet, change) -> None:
         if formset.model is not PaperTopic:
             return super().save_formset(request, form, formset, change)
         paper: Paper = form.instance
@@ -255,9 +255,9 @@ class TopicAdmin(admin.ModelAdmin):
 
     @admin.display(description="papers", ordering="num_papers")
     def paper_count(self, topic: Topic) -> int:
-        return topic.num_papers
+        return topic.num_papers  # type: ignore[attr-defined]  # annotated by get_queryset
 
-    def save_model(self, request, obj: Topic, form, change) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj: Topic, form, change) -> None:
         super().save_model(request, obj, form, change)
         if {"keywords", "description", "name", "active"} & set(form.changed_data):
             topic_id = obj.pk
@@ -311,7 +311,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="papers", ordering="num_papers")
     def paper_count(self, delivery: Delivery) -> int:
-        return delivery.num_papers
+        return delivery.num_papers  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="error or reason")
     def short_error(self, delivery: Delivery) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -80,7 +81,7 @@ def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int
     meta = objs[0]._meta
     connection = _connection(objs[0])
     quote = connection.ops.quote_name
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    columns = [meta.pk, *(_concrete(meta.get_field(name)) for name in fields)]
     assignments = ", ".join(
         f"{quote(field.column)} = v.c{i}" for i, field in enumerate(columns) if i > 0
     )
@@ -106,8 +107,8 @@ def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int
 
 
 def _rows_source(
-    connection: BaseDatabaseWrapper, fields: Sequence[models.Field], rows: list[list[object]]
-) -> tuple[str, list[object]]:
+    connection: BaseDatabaseWrapper, fields: Sequence[models.Field], rows: list[list[Any]]
+) -> tuple[str, list[Any]]:
     """A FROM-clause item `v` with columns c0, c1, … holding `rows`, and its parameters."""
     names = [f"c{i}" for i in range(len(fields))]
     if connection.vendor == "postgresql":
@@ -124,7 +125,7 @@ def _rows_source(
     return f"(SELECT {selected} FROM (VALUES {values}) AS x) AS v", [p for r in rows for p in r]
 
 
-def _json_rows(rows: list[list[object]]) -> str | None:
+def _json_rows(rows: list[list[Any]]) -> str | None:
     """The rows as JSON when SQLite will read every value back as it was bound, else None.
 
     json_extract() gives back TEXT, INTEGER (booleans as 0 and 1), REAL and NULL, what
@@ -140,6 +141,12 @@ def _json_rows(rows: list[list[object]]) -> str | None:
     # json.dumps writes NUL as this escape (a false alarm on a literal backslash-u0000
     # only costs the VALUES list).
     return None if "\\u0000" in payload else payload
+
+
+def _concrete(field: object) -> models.Field:
+    if not isinstance(field, models.Field) or not field.concrete:
+        raise ValueError(f"{field} is not a column of its table")
+    return field
 
 
 def _connection(obj: models.Model) -> BaseDatabaseWrapper:

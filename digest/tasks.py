@@ -58,7 +58,7 @@ def recover_sends() -> None:
 
 
 def enqueue_send(delivery_ids: list[int]) -> None:
-    send_batch.apply_async(args=[delivery_ids], **dispatch.task_limits(len(delivery_ids)))
+    send_batch.apply_async(args=(delivery_ids,), **dispatch.task_limits(len(delivery_ids)))
 
 
 def max_retry_countdown() -> float:

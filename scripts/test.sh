@@ -44,5 +44,6 @@ fi
 
 $PY -m ruff check .
 $PY -m ruff format --check .
+$PY -m mypy
 # pytest's exit code passes through as is: 5 (no tests collected) fails the run.
 $PY -m pytest "$@"

@@ -114,7 +114,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: Subscriber, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Subscriber, form: object, change: bool) -> None:
         # An editor may change the hour, day, frequency, time zone or pause.
         obj.schedule_changed()
         super().save_model(request, obj, form, change)

@@ -12,6 +12,7 @@ from functools import cache
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from digest.models import Topic
 from digest.papers.names import normalize_name
@@ -56,11 +57,11 @@ class SingleLineEmailField(forms.EmailField):
     def to_python(self, value: object) -> str:
         if isinstance(value, str) and ("\r" in value or "\n" in value):
             raise ValidationError("An email address cannot contain line breaks.", code="newline")
-        return super().to_python(value).lower()
+        return (super().to_python(value) or "").lower()
 
 
 class TopicsField(forms.ModelMultipleChoiceField):
-    def clean(self, value: object) -> object:
+    def clean(self, value: object) -> QuerySet[Topic]:
         # Refuse absurd lists before they become a query.
         if isinstance(value, list | tuple) and len(value) > MAX_TOPICS:
             raise ValidationError("Too many topics.", code="too_many")
@@ -146,7 +147,7 @@ class PreferencesFields(forms.Form):
         coerce=int,
         initial=0,
         required=False,
-        empty_value=0,
+        empty_value=0,  # type: ignore[arg-type]  # any value is fine; the stubs say str
         help_text="For the weekly digest.",
     )
     send_hour = forms.TypedChoiceField(choices=HOURS, coerce=int, initial=7, label="Send at")
@@ -159,7 +160,9 @@ class PreferencesFields(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if topic_list is not None:
             # Topics the page already loaded: rendering the form runs no query of its own.
-            self.fields["topics"].choices = [(t.slug, t.name) for t in topic_list]
+            topics = self.fields["topics"]
+            assert isinstance(topics, forms.ChoiceField)
+            topics.choices = [(t.slug, t.name) for t in topic_list]
 
     def clean_keywords(self) -> str:
         return tidy_list(

@@ -1,10 +1,11 @@
 """Signed tokens for the links in our emails: one salt per purpose.
 
 A token signed for one purpose never opens another (a preferences token is no unsubscribe
-token), and every token names the subscriber by primary key *and* a short hash of the
-address it was sent to, so it dies when the address changes and cannot be pointed at
-another row. Tokens are `<pk>.<hash>:<signature>` (plus a timestamp for expiring ones):
-URL-safe and short enough for a plain-text email.
+token), and every token names its row by primary key (the subscriber's, or for "view in
+browser" the delivery's) *and* a short hash of the address it was sent to, so it dies when
+the address changes and cannot be pointed at another row. Tokens are
+`<pk>.<hash>:<signature>` (plus a timestamp for expiring ones): URL-safe and short enough
+for a plain-text email.
 
 Two carry a timestamp for another reason:
 - "view in browser" (`<delivery id>.<hash>:<time>:<signature>`) shows a whole digest with

@@ -311,7 +311,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         # 200 and a page, never a redirect (RFC 8058); a repeat answers the same.
         return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})
     # GET never changes anything: scanners and link previews fetch every link in a message.
-    context = {"subscriber": subscriber, "pause_weeks": PAUSE_WEEKS, "limited": False}
+    context: dict[str, object] = {
+        "subscriber": subscriber,
+        "pause_weeks": PAUSE_WEEKS,
+        "limited": False,
+    }
     if subscriber is not None and not link.same_address:
         # A link to an address they changed since: whoever holds that old email may stop
         # the digests, and learns nothing more (not the new address, no preferences).

@@ -290,7 +290,7 @@ def _unsubscribe(event: EmailEvent) -> None:
 
 def _soft_bounce(event: EmailEvent) -> None:
     """Counted once per message: ESPs report each retry of a deferred message."""
-    if event.subscriber is None:
+    if event.subscriber_id is None:
         return
     # The row lock orders two workers counting for the same person.
     subscriber = Subscriber.objects.select_for_update().get(pk=event.subscriber_id)

@@ -89,6 +89,8 @@ class SMTPBackend(DjangoSMTPBackend):
         encoding = email_message.encoding or settings.DEFAULT_CHARSET
         from_email = sanitize_address(email_message.from_email, encoding)
         recipients = [sanitize_address(addr, encoding) for addr in email_message.recipients()]
+        if self.connection is None:  # send_messages opens it first, or returns
+            return False
         try:
             self.connection.sendmail(from_email, recipients, message_bytes(email_message))
         except smtplib.SMTPException:
@@ -103,7 +105,7 @@ class ResendBackend(ResendEmailBackend):
     Resend delivers a second request with the same key (within 24 hours) only once, so
     even the message a crashed worker had in flight is not delivered twice."""
 
-    def build_message_payload(self, message, defaults):  # type: ignore[no-untyped-def]
+    def build_message_payload(self, message, defaults):
         payload = super().build_message_payload(message, defaults)
         key = getattr(message, "idempotency_key", None)
         if key:

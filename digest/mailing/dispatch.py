@@ -36,7 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
+from typing import TypedDict
 
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
@@ -308,7 +309,7 @@ class _Batch:
         # Recorded before the next message is handed over: a crash from here on re-sends
         # nothing, and one before it re-sends only this message.
         recorded = record_sent(
-            delivery.pk, delivery.attempts + 1, message.subject, sent_message_id(message)
+            delivery.pk, delivery.attempts + 1, str(message.subject), sent_message_id(message)
         )
         if not recorded:
             # The lease ran out while this batch was still sending (a stalled provider):
@@ -442,12 +443,17 @@ def batches(ids: Sequence[int]) -> list[list[int]]:
     return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
 
 
-def task_limits(count: int) -> dict[str, float]:
+class TaskLimits(TypedDict):
+    soft_time_limit: int
+    time_limit: int
+
+
+def task_limits(count: int) -> TaskLimits:
     """Soft and hard time limits for a send task: both end before its claims' lease does,
     so a stuck task is stopped before anyone else may take its deliveries."""
-    lease = lease_for(count).total_seconds()
-    margin = min(30.0, lease / 10)
-    return {"soft_time_limit": lease - 2 * margin, "time_limit": lease - margin}
+    lease = int(lease_for(count).total_seconds())
+    margin = max(1, min(30, lease // 10))
+    return TaskLimits(soft_time_limit=lease - 2 * margin, time_limit=lease - margin)
 
 
 def plan_and_enqueue(now: datetime, enqueue: Callable[[list[int]], None]) -> tuple[int, int]:
@@ -481,7 +487,7 @@ def _enqueue_needed(now: datetime, enqueue: Callable[[list[int]], None]) -> int:
     ids = needing_a_task(now)
     Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
     for chunk in batches(ids):
-        transaction.on_commit(lambda chunk=chunk: enqueue(chunk))
+        transaction.on_commit(partial(enqueue, chunk))
     return len(ids)
 
 

@@ -135,7 +135,7 @@ def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
             "This feed ended with the subscription.", content_type="text/plain; charset=utf-8"
         )
     feed = PersonalFeed().get_feed(subscriber, request)
-    response = HttpResponse(content_type=feed.content_type)
+    response = HttpResponse(content_type=PlainTextAtom1Feed.content_type)
     feed.write(response, "utf-8")
     # A personal page: keep it out of shared caches and search engines.
     response["Cache-Control"] = "private, no-store"

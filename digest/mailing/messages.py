@@ -17,6 +17,7 @@ from email.policy import Compat32
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
+from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
@@ -88,8 +89,9 @@ class HeaderFolding(Compat32):
 HEADER_FOLDING = HeaderFolding()
 
 
-class Email(EmailMultiAlternatives):
-    """EmailMultiAlternatives whose MIME message folds headers with HeaderFolding.
+class Email(AnymailMessage):
+    """anymail's EmailMultiAlternatives (tags, metadata) whose MIME message folds headers
+    with HeaderFolding.
 
     Only the serialised bytes change (SMTP, the outbox, SES's raw MIME): API backends read
     the subject and headers from this object as before.
@@ -134,9 +136,9 @@ def build_message(
     )
     message.attach_alternative(rendered.html, "text/html")
     if tags:
-        message.tags = list(tags)  # type: ignore[attr-defined]
+        message.tags = list(tags)
     if metadata:
-        message.metadata = dict(metadata)  # type: ignore[attr-defined]
+        message.metadata = dict(metadata)
     return message
 
 
@@ -252,7 +254,7 @@ def digest_message(
         # The same on every attempt, as the Message-ID: where the provider honours it, a
         # second hand-over of this digest is not delivered again.
         key = message.extra_headers["Message-ID"].strip("<>")
-        message.idempotency_key = key  # type: ignore[attr-defined]
+        message.idempotency_key = key
     return message
 
 

@@ -28,7 +28,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, forbid_multi_line_headers
 from django.core.mail.utils import DNS_NAME
 
-from digest.mailing.messages import HEADER_FOLDING, Email
+from digest.mailing.messages import HEADER_FOLDING, Email, HeaderFolding
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # what email.generator splits lines at
 _BOUNDARY_WIDTH = len(repr(sys.maxsize - 1))
@@ -52,10 +52,11 @@ def _assembled(message: EmailMessage, linesep: str) -> bytes | None:
     if not _has_our_shape(message):
         return None
     html, _ = message.alternatives[0]  # type: ignore[attr-defined]
-    parts = [_text_part("plain", message.body, linesep), _text_part("html", html, linesep)]
-    if None in parts:
+    text_part = _text_part("plain", str(message.body), linesep)
+    html_part = _text_part("html", html, linesep)
+    if text_part is None or html_part is None:
         return None  # a line too long for 8bit: Django sends that part quoted-printable
-    boundary = _boundary(parts)  # type: ignore[arg-type]
+    boundary = _boundary([text_part, html_part])
     headers = [
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ("MIME-Version", "1.0"),
@@ -76,9 +77,9 @@ def _assembled(message: EmailMessage, linesep: str) -> bytes | None:
             *(_header(name, str(value), linesep) for name, value in headers),
             nl,
             delimiter + nl,
-            parts[0],  # type: ignore[list-item]
+            text_part,
             nl + delimiter + nl,
-            parts[1],  # type: ignore[list-item]
+            html_part,
             nl + delimiter + b"--" + nl,
         ]
     )
@@ -166,5 +167,5 @@ def _fold(name: str, value: str, linesep: str) -> bytes:
 
 
 @lru_cache(maxsize=4)
-def _policy(linesep: str):  # type: ignore[no-untyped-def]
+def _policy(linesep: str) -> HeaderFolding:
     return HEADER_FOLDING.clone(linesep=linesep)

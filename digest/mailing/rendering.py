@@ -4,7 +4,8 @@ Every email is three Jinja2 templates under templates/emails/: `<name>.subject.t
 `<name>.txt` and `<name>.html`. HTML is autoescaped, text is not, and a missing variable
 is an error (StrictUndefined), never a silently empty link.
 
-Inlining CSS costs 40-80 times the render itself (EMAIL_RULES.md), so premailer never sees a
+Inlining CSS costs 40-80 times the render itself (bench/digest_bench.py measures the naive
+way), so premailer never sees a
 recipient's message: the loader hands Jinja2 the *template source* already inlined, and
 Jinja2 compiles and caches that until the file changes. Jinja tags are swapped for plain
 placeholders while premailer runs, because lxml percent-encodes URL attributes
@@ -99,7 +100,7 @@ class InliningLoader(BaseLoader):
         source, filename, uptodate = self.files.get_source(environment, template)
         if not template.endswith(".html"):
             return source, filename, uptodate
-        checks = [uptodate] if uptodate else []
+        checks = [uptodate] if uptodate is not None else []
         source = self._expand(environment, source, checks, depth=0)
         self.inlined += 1
         return (
@@ -114,7 +115,7 @@ class InliningLoader(BaseLoader):
 
         def expand(match: re.Match[str]) -> str:
             part, _, uptodate = self.files.get_source(environment, match.group(1))
-            if uptodate:
+            if uptodate is not None:
                 checks.append(uptodate)
             return self._expand(environment, part, checks, depth + 1)
 

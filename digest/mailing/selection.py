@@ -34,7 +34,7 @@ from digest.taste.features import PaperVectors, Taste
 #
 #   + TASTE_WEIGHT * n / (n + TASTE_HALF_RATINGS) * clamp(affinity / AFFINITY_FULL, -1, 1)
 #
-# - affinity: the cosine between the paper and the reader's taste (digest/features.py);
+# - affinity: the cosine between the paper and the reader's taste (digest/taste/features.py);
 #   at AFFINITY_FULL a paper is as like the liked ones as papers on one subject get.
 # - n: the number of ratings, so one click nudges and twenty steer; with none the term
 #   is absent and the ranking is exactly the one above. Topics still decide which papers
@@ -235,7 +235,7 @@ class RankingPool:
         def in_window(c: Candidate) -> bool:
             return first <= c.featured_on <= last
 
-        best_topic: dict[int, tuple[float, int]] = {}
+        best_topic: dict[int, tuple[float, int | None]] = {}
         for topic_id in reader.topics:
             for day, papers in self.by_topic.get(topic_id, {}).items():
                 if not first <= day <= last:
@@ -243,7 +243,7 @@ class RankingPool:
                 for pid, score in papers:
                     if score > best_topic.get(pid, (-1.0, 0))[0]:
                         best_topic[pid] = (score, topic_id)
-        keyword_of: dict[int, tuple[str, float]] = {}
+        keyword_of: dict[int, tuple[str | None, float]] = {}
         for keyword in reader.keywords:
             in_title, anywhere = self.keyword_hits(keyword)
             for pid in anywhere:
@@ -270,15 +270,15 @@ class RankingPool:
         boosts = self.taste_boosts(reader.taste, fresh)
         ranked = []
         for pid in fresh:
-            topic_score, topic_id = best_topic.get(pid, (0.0, None))
-            keyword, keyword_score = keyword_of.get(pid, (None, 0.0))
+            topic_score, matched_topic = best_topic.get(pid, (0.0, None))
+            matched_keyword, keyword_score = keyword_of.get(pid, (None, 0.0))
             followed = follow_of.get(pid)
             relevance = max(topic_score, keyword_score)
             score = RELEVANCE_WEIGHT * relevance + TRENDING_WEIGHT * self.trending[pid]
             score += boosts.get(pid, 0.0)
-            pinned = self.by_id[pid].pinned and topic_id is not None
-            if topic_id is not None:
-                group = topic_id
+            pinned = self.by_id[pid].pinned and matched_topic is not None
+            if matched_topic is not None:
+                group = matched_topic
             else:
                 group = FOLLOW_GROUP if followed is not None else KEYWORD_GROUP
             ranked.append(
@@ -288,8 +288,8 @@ class RankingPool:
                     score=round(score, 6),
                     neg_paper_id=-pid,
                     group=group,
-                    topic_id=topic_id,
-                    keyword=keyword,
+                    topic_id=matched_topic,
+                    keyword=matched_keyword,
                     follow=followed,
                 )
             )

@@ -20,7 +20,7 @@ BUCKET_KEY = "digest:send-rate"
 def _rate(per_second: float) -> Rate:
     if per_second >= 1:
         return Rate(int(per_second), Duration.SECOND)
-    return Rate(1, int(Duration.SECOND / per_second))
+    return Rate(1, int(Duration.SECOND.value / per_second))
 
 
 @cache

@@ -34,7 +34,9 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     window_start = models.DateField(help_text="First featured date the digest covers.")
     window_end = models.DateField(help_text="Last featured date the digest covers.")
-    papers = models.ManyToManyField(Paper, through="DeliveryPaper", related_name="deliveries")
+    papers: models.ManyToManyField[Paper, DeliveryPaper] = models.ManyToManyField(
+        Paper, through="DeliveryPaper", related_name="deliveries"
+    )
     subject = models.CharField(max_length=255, blank=True)
     message_id = models.CharField(max_length=255, blank=True, db_index=True)
     skipped_reason = models.CharField(max_length=255, blank=True)

@@ -56,10 +56,10 @@ class Paper(models.Model):
     pinned = models.BooleanField(default=False, help_text="Pinned papers lead their topics.")
     editor_note = models.TextField(blank=True)
 
-    topics = models.ManyToManyField(
+    topics: models.ManyToManyField[Topic, PaperTopic] = models.ManyToManyField(
         "Topic", through="PaperTopic", related_name="papers", blank=True
     )
-    removed_topics = models.ManyToManyField(
+    removed_topics: models.ManyToManyField[Topic, models.Model] = models.ManyToManyField(
         "Topic",
         related_name="+",
         blank=True,

@@ -2,12 +2,12 @@
 per day for the last 30 days, and subscribers by status.
 
 Gmail and Yahoo measure the spam-complaint rate daily and want it below 0.1 %, never
-reaching 0.3 % (docs: EMAIL_RULES.md). The page draws each day's rate against those two
-lines so that a person sees at a glance whether the list is in trouble.
+reaching 0.3 % (their bulk-sender rules of 2024). The page draws each day's rate against
+those two lines so that a person sees at a glance whether the list is in trouble.
 
 The numbers and every SVG coordinate come from pure functions over per-day counts (tested
 without a database); the view runs three aggregate queries and renders a template. A fourth
-counts last week's papers without a topic (`digest/untagged.py`), shown below the rest.
+counts last week's papers without a topic (`digest/papers/untagged.py`), shown below the rest.
 """
 
 from __future__ import annotations
@@ -430,7 +430,7 @@ def load_series(days: Sequence[date]) -> tuple[list[DayCounts], str]:
     events = email_event_model()
     if events is not None:
         model, kind = events
-        rows = model.objects.filter(
+        rows = model._default_manager.filter(
             **{f"{kind}__in": [BOUNCED, COMPLAINED]}, occurred_at__gte=start
         )
         by_kind = _per_day(rows, "occurred_at", kind)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -45,10 +45,11 @@ class PlainTextAtom1Feed(Atom1Feed):
     them as written, where as HTML it would parse them, and maybe run them.
     """
 
-    def write(self, outfile: IO[str], encoding: str) -> None:
+    def write(self, outfile: Any, encoding: str) -> None:
         handler = _XMLText(outfile, encoding, short_empty_elements=True)
         handler.startDocument()
-        handler.startElement("feed", self.root_attributes())
+        # Django passes a plain dict too; the stubs ask for an AttributesImpl.
+        handler.startElement("feed", self.root_attributes())  # type: ignore[arg-type]
         self.add_root_elements(handler)
         self.write_items(handler)
         handler.endElement("feed")
@@ -125,7 +126,7 @@ class TopicPapersFeed(LatestPapersFeed):
                 return redirect("digest:topic_feed", renamed.slug, permanent=True)
         return super().__call__(request, *args, **kwargs)
 
-    def get_object(self, request: HttpRequest, slug: str) -> Topic:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, slug: str) -> Topic:
         return get_object_or_404(Topic, slug=slug, active=True)
 
     def title(self, obj: Topic) -> str:  # type: ignore[override]

@@ -1,6 +1,6 @@
 """Learned topic weights: one linear classifier per topic, fitted from papers a person labelled.
 
-Pure: no database. `digest/topics.py` loads the weights from `Topic.weights` and tags with
+Pure: no database. `digest/papers/topics.py` loads the weights from `Topic.weights` and tags with
 them; `manage.py fit_topics` fits them from a labels file.
 
 What a paper looks like to a classifier (the same function when fitting and when tagging,
@@ -36,6 +36,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+# A topic as callers name it: a Topic id in the database, a slug in files and scripts.
+TopicKey = Any
 
 ASSIGN_PROBABILITY = 0.5
 KEYWORDS_IN_ABSTRACT_CAP = 3
@@ -96,7 +99,7 @@ def terms(words: Sequence[str]) -> Terms:
 class PaperFeatures:
     text: Terms
     title: Terms
-    keywords: Mapping[Hashable, tuple[bool, int]] = field(default_factory=dict)
+    keywords: Mapping[TopicKey, tuple[bool, int]] = field(default_factory=dict)
 
     def keyword_values(self, topic: Hashable) -> tuple[float, float]:
         in_title, in_abstract = self.keywords.get(topic, (False, 0))
@@ -108,7 +111,7 @@ class PaperFeatures:
 def features_from_words(
     title_words: Sequence[str],
     abstract_words: Sequence[str],
-    keywords: Mapping[Hashable, tuple[bool, int]] | None = None,
+    keywords: Mapping[TopicKey, tuple[bool, int]] | None = None,
 ) -> PaperFeatures:
     """A paper as the classifiers see it, from its lower-cased title and abstract split
     with WORD. `keywords`: {topic: (a keyword in the title, distinct keywords in the
@@ -120,7 +123,7 @@ def features_from_words(
 
 
 def features(
-    title: str, abstract: str, keywords: Mapping[Hashable, tuple[bool, int]] | None = None
+    title: str, abstract: str, keywords: Mapping[TopicKey, tuple[bool, int]] | None = None
 ) -> PaperFeatures:
     return features_from_words(
         WORD.findall(title.lower()), WORD.findall(abstract.lower()), keywords
@@ -188,7 +191,7 @@ class LinearTagger:
     """Scores papers against many topics' weights at once: one sparse matrix of the papers'
     terms times one dense matrix of every topic's weights, for a whole chunk of papers."""
 
-    def __init__(self, weights: Mapping[Hashable, TopicWeights]):
+    def __init__(self, weights: Mapping[TopicKey, TopicWeights]):
         self.topics = list(weights)
         models = [weights[t] for t in self.topics]
         self.columns: dict[tuple[bool, Term], int] = {}  # (in the title?, term) -> row of W
@@ -231,7 +234,7 @@ class LinearTagger:
         logit = x @ self.matrix + self.bias + (keywords * self.keyword_weights).sum(axis=2)
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0)))
 
-    def probabilities(self, paper: PaperFeatures) -> dict[Hashable, float]:
+    def probabilities(self, paper: PaperFeatures) -> dict[TopicKey, float]:
         row = self.probabilities_many([paper])[0]
         return {topic: float(p) for topic, p in zip(self.topics, row, strict=True)}
 

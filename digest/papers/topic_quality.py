@@ -82,7 +82,9 @@ def _from_json(data: object) -> dict[str, list[str]]:
         key = next((row[k] for k in ("id", "arxiv_id", "paper", "paper_id") if k in row), None)
         if key is None:
             raise LabelsError(f"entry {n} has no id")
-        topics = next((row[k] for k in ("topics", "labels", "slugs", "topic") if k in row), [])
+        topics: object = next(
+            (row[k] for k in ("topics", "labels", "slugs", "topic") if k in row), []
+        )
         labels[_paper_id(key)] = _topic_list(topics)
     return labels
 

@@ -4,7 +4,7 @@ Two ways, per topic:
 
 - **Learned** (the starting topics, and any topic fitted with `manage.py fit_topics`): a
   linear classifier over the paper's words, title words and the topic's keyword hits
-  (`digest/topic_model.py`), fitted on papers a person labelled. The paper gets the topic
+  (`digest/papers/topic_model.py`), fitted on papers a person labelled. The paper gets the topic
   when the classifier's probability reaches `topic_model.ASSIGN_PROBABILITY`.
 - **Keywords** (a topic an editor just created, with no weights yet): a keyword in the
   title, or two distinct keywords in the abstract:
@@ -247,7 +247,7 @@ class Tagger:
             if not found and probabilities:
                 best, p = max(probabilities.items(), key=lambda item: item[1])
                 if p >= FALLBACK_PROBABILITY:
-                    found[best] = round(p, 3)  # type: ignore[index]
+                    found[best] = round(p, 3)
             results.append(found)
         return results
 
@@ -314,7 +314,7 @@ def _write_auto_assignments(
             paper_id__in=paper_ids, topic_id__in=topic_ids, source=PaperTopic.Source.EDITOR
         ).values_list("paper_id", "topic_id")
     )
-    removed = Paper.removed_topics.through.objects.filter(
+    removed = Paper.removed_topics.through._default_manager.filter(
         paper_id__in=paper_ids, topic_id__in=topic_ids
     ).values_list("paper_id", "topic_id")
     keep_out.update(removed)

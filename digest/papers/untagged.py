@@ -5,7 +5,7 @@ keyword or a followed author can). Editors see how many there are and act on the
   alike), which the database answers from the (paper, topic) unique index.
 - Last week's share of them, for the sending dashboard: `UntaggedShare` is plain numbers
   (tested without a database), `load_untagged_share` one aggregate query.
-- The recent ones, for suggested topics (`digest/suggestions.py` clusters them), and the
+- The recent ones, for suggested topics (`digest/papers/suggestions.py` clusters them), and the
   admin page that lists the suggestions with a link that opens a pre-filled new topic.
 """
 
@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef
+from django.db.models.expressions import Combinable, NegatedExpression
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -37,7 +38,7 @@ RECENT_DAYS = 30
 RECENT_LIMIT = 2_000
 
 
-def no_topic() -> Exists:
+def no_topic() -> NegatedExpression[Combinable]:
     """True for a paper without any PaperTopic row, automatic or an editor's."""
     return ~Exists(PaperTopic.objects.filter(paper=OuterRef("pk")))
 

@@ -65,7 +65,9 @@ def feedback(request: HttpRequest, token: str, choice: str) -> HttpResponse:
         "choice": choice,
         "value": value,
         "saved": current == value,
-        "earlier": Feedback.Value(current).label if current not in (None, value) else "",
+        "earlier": Feedback.Value(current).label
+        if current is not None and current != value
+        else "",
         "other_path": feedback_path(token, "less" if choice == "more" else "more"),
         "ratings_path": subscriber.preferences_path() + "#ratings",
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,7 @@ def ria(site) -> Subscriber:
     now = timezone.now()
     dispatch.send_deliveries(planning.plan(now).created, now)
     assert Delivery.objects.filter(subscriber=ria, status="sent").exists()
-    Feedback.objects.create(subscriber=ria, paper=Paper.objects.order_by("pk").first(), value=1)
+    Feedback.objects.create(subscriber=ria, paper=Paper.objects.order_by("pk")[0], value=1)
     return ria
 
 
@@ -186,7 +187,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
         assert page.get_by_text("Saved: more like this.").is_visible()
 
     audit("feedback, saved", feedback_saved)
-    audit("view in browser", lambda: page.goto(messages.view_url(delivery.pk)))
+    audit("view in browser", lambda: page.goto(messages.view_url(delivery.pk, ria.email)))
     audit("unsubscribe", lambda: page.goto(ria.unsubscribe_url()))
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -194,7 +195,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
     emails = {"digest email (30 papers)": sample_emails.digest_email(30)}
     emails |= {f"{name} email": m for name, m in sample_emails.account_emails().items()}
     for where, message in emails.items():
-        audit(where, lambda m=message: page.set_content(sample_emails.html_of(m)))
+        audit(where, partial(page.set_content, sample_emails.html_of(message)))
     context.close()
 
     assert len(audited) == 15

@@ -16,7 +16,7 @@ from django.utils import timezone
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.browser.chromium import ARTIFACTS, chromium
-from tests.digest.test_dashboard import trouble
+from tests.digest.ops.test_dashboard import trouble
 
 # The live server answers from another thread, so the data must really be committed;
 # serialized_rollback puts the topics from the data migration back for later tests.

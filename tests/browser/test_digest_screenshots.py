@@ -10,12 +10,13 @@ digest-375-dark.png, digest-800.png and digest-800-dark.png.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from digest.mailing.rendering import render_email
 from tests.browser.chromium import ARTIFACTS, chromium
-from tests.digest.test_digest_email import digest_context
+from tests.digest.mailing.test_digest_email import digest_context
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,8 @@ def digest() -> tuple[dict[str, object], str]:
     return context, render_email("digest", context).html
 
 
-def titles(context: dict[str, object]) -> list[str]:
-    return [p["title"] for p in context["papers"]]  # type: ignore[index, union-attr]
+def titles(context: dict[str, Any]) -> list[str]:
+    return [p["title"] for p in context["papers"]]
 
 
 def test_the_digest_at_email_client_width(browser, digest):

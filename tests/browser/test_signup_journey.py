@@ -86,7 +86,7 @@ def papers() -> list[Paper]:
 
 def outbox_messages(directory: Path) -> list[EmailMessage]:
     return [
-        BytesParser(policy=policy.default).parsebytes(p.read_bytes())  # type: ignore[misc]
+        BytesParser(policy=policy.default).parsebytes(p.read_bytes())
         for p in sorted(directory.glob("*.eml"))
     ]
 
@@ -200,7 +200,9 @@ def test_rating_a_paper_from_the_digest_takes_one_click_and_one_button(
     now = timezone.now()
     dispatch.send_deliveries(planning.plan(now).created, now)
     [message] = outbox_messages(Path(settings.OUTBOX_DIR))
-    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html_part = message.get_body(("html",))
+    assert html_part is not None, "the digest has no HTML part"
+    html = html_part.get_content()
     page = browser.new_page()
     page.set_content(html)
 

@@ -90,7 +90,7 @@ def test_a_batch_is_the_same_statement_whatever_its_number_of_rows_on_sqlite():
         pytest.skip("PostgreSQL's unnest() statement is one text by construction")
     statements: list[str] = []
 
-    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def record(execute, sql, params, many, context):
         statements.append(sql)
         return execute(sql, params, many, context)
 

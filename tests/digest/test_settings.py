@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.support.paths import ROOT
+
 KEY = secrets.token_urlsafe(50)
-PRODUCTION = {
+PRODUCTION: dict[str, str] = {
     "DEBUG": "false",
     "SECRET_KEY": KEY,
     "SITE_URL": "https://papers.example.org",
@@ -21,7 +22,9 @@ PRODUCTION = {
 }
 
 
-def manage(*args: str, env_file: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+def manage(
+    *args: str, env_file: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     """manage.py in a process of its own, with only the variables given (and no .env)."""
     kept = {"PATH", "HOME", "LANG", "PYTHONPATH"}
     base = {k: v for k, v in os.environ.items() if k in kept}
@@ -40,12 +43,12 @@ def manage(*args: str, env_file: Path | None = None, **env: str) -> subprocess.C
     )
 
 
-def shell(code: str, env_file: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+def shell(code: str, env_file: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     return manage("shell", "--no-imports", "-c", code, env_file=env_file, **env)
 
 
 def manage_check(**env: str) -> subprocess.CompletedProcess[str]:
-    return manage("check", **env)
+    return manage("check", env_file=None, **env)
 
 
 def assert_one_line_naming(result: subprocess.CompletedProcess[str], variable: str) -> None:
@@ -118,7 +121,7 @@ def test_production_starts_with_a_real_secret_key():
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env_file=None, **PRODUCTION)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -130,7 +133,7 @@ def test_production_on_https_turns_on_hsts_secure_cookies_and_the_ssl_redirect()
         "s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
         "s.SECURE_PROXY_SSL_HEADER)"
     )
-    result = shell(code, PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO", **PRODUCTION)
+    result = shell(code, None, PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO", **PRODUCTION)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
@@ -146,7 +149,7 @@ def test_production_on_https_turns_on_hsts_secure_cookies_and_the_ssl_redirect()
 def test_the_proxy_header_is_trusted_only_when_named():
     code = "from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER)"
 
-    result = shell(code, **PRODUCTION)
+    result = shell(code, None, **PRODUCTION)
 
     assert result.stdout.strip() == "None"
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import quote
 
 import pytest
@@ -31,7 +32,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def _missing(reason: str) -> None:
+def _missing(reason: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(f"integration tests need {reason} in CI (.ci/run installs it)")
     pytest.skip(f"integration tests need {reason}")

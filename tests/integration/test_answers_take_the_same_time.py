@@ -88,7 +88,9 @@ class Visitor:
 
     def post(self, path: str, data: dict) -> tuple[int, float]:
         page = self.http.get(self.site + path, timeout=10)
-        token = CSRF.search(page.text).group(1)
+        found = CSRF.search(page.text)
+        assert found, f"no CSRF token on {path}"
+        token = found.group(1)
         started = time.perf_counter()
         answer = self.http.post(
             self.site + path,

@@ -29,7 +29,7 @@ class Outbox:
         if not self.directory.exists():
             return []
         return [
-            BytesParser(policy=policy.default).parsebytes(path.read_bytes())  # type: ignore[misc]
+            BytesParser(policy=policy.default).parsebytes(path.read_bytes())
             for path in sorted(self.directory.glob("*.eml"))
         ]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
-from django.utils import timezone
 
 from digest.mailing import dispatch, planning
 from digest.mailing.selection import SKIP_NO_MATCH
@@ -13,7 +13,7 @@ from tests.digest.conftest import make_paper, make_reader
 
 pytestmark = pytest.mark.django_db
 
-MORNING = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
+MORNING = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 
 def send_all() -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jinja2 import UndefinedError
 
 from digest.mailing import rendering
 from digest.mailing.messages import UnsafeAddress, build_message
-from digest.mailing.rendering import environment, inline_css, render_email
+from digest.mailing.rendering import InliningLoader, environment, inline_css, render_email
 
-CONTEXT = {
+CONTEXT: dict[str, Any] = {
     "confirm_url": "https://papers.example/confirm/12.abcdef:sig/?utm=x&y=<1>",
     "topics": ["Retrieval & search", "Agents"],
     "frequency": "daily",
@@ -95,7 +96,9 @@ def test_inlining_the_template_once_equals_inlining_each_message(name):
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    source = plain.loader.get_source(plain, f"emails/{name}.html")[0]
+    source = rendering.InliningLoader(rendering._templates_dir()).files.get_source(
+        plain, f"emails/{name}.html"
+    )[0]
     expanded = rendering.InliningLoader(rendering._templates_dir())._expand(plain, source, [], 0)
     per_message = inline_css(plain.from_string(expanded).render(context))
 
@@ -111,6 +114,7 @@ def test_urls_in_attributes_come_out_whole():
 
 def test_premailer_runs_once_per_template_version_not_per_message(tmp_path):
     loader = environment().loader
+    assert isinstance(loader, InliningLoader)
     render_email(
         "preferences_link",
         {**CONTEXT, "preferences_url": "u", "unsubscribe_url": "v", "subscribed": False},
@@ -146,7 +150,8 @@ def test_a_changed_template_file_is_inlined_again(tmp_path, monkeypatch):
         os.utime(page, (stat.st_atime, stat.st_mtime + 5))
 
         assert 'style="color:blue"' in render_email("t", {"x": 1}).html
-        assert environment().loader.inlined == 2
+        loader = environment().loader
+        assert isinstance(loader, InliningLoader) and loader.inlined == 2
     finally:
         rendering.environment.cache_clear()
 

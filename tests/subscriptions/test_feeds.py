@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from xml.etree import ElementTree
 
 import pytest
 
 from digest.models import Paper, Topic
+from tests.support import atom
 
 pytestmark = pytest.mark.django_db
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 DAY = date(2025, 11, 20)
 
 
@@ -42,8 +41,8 @@ def papers():
 
 
 def entries(response) -> list[str]:
-    root = ElementTree.fromstring(response.content)
-    return [e.find(f"{ATOM}title").text for e in root.findall(f"{ATOM}entry")]
+    root = atom.parse(response.content)
+    return [atom.text(e, "title") for e in atom.children(root, "entry")]
 
 
 def test_the_feed_is_atom_with_the_latest_days_newest_first_then_trending(client, papers):
@@ -54,13 +53,13 @@ def test_the_feed_is_atom_with_the_latest_days_newest_first_then_trending(client
 
 
 def test_an_entry_links_to_the_paper_and_carries_abstract_authors_and_topics(client, papers):
-    root = ElementTree.fromstring(client.get("/feed/").content)
-    entry = root.find(f"{ATOM}entry")
+    root = atom.parse(client.get("/feed/").content)
+    entry = atom.child(root, "entry")
 
-    assert entry.find(f"{ATOM}link").get("href") == "https://arxiv.org/abs/2511.00001"
-    assert entry.find(f"{ATOM}summary").text == "About B."
-    assert entry.find(f"{ATOM}id").text.startswith("tag:localhost,")
-    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["Agents and tool use"]
+    assert atom.child(entry, "link").get("href") == "https://arxiv.org/abs/2511.00001"
+    assert atom.text(entry, "summary") == "About B."
+    assert atom.text(entry, "id").startswith("tag:localhost,")
+    assert [c.get("term") for c in atom.children(entry, "category")] == ["Agents and tool use"]
 
 
 def test_abstracts_are_plain_text_summaries_with_no_live_markup(client, papers):
@@ -69,7 +68,7 @@ def test_abstracts_are_plain_text_summaries_with_no_live_markup(client, papers):
 
     response = client.get("/feed/")
 
-    summary = ElementTree.fromstring(response.content).find(f"{ATOM}entry/{ATOM}summary")
+    summary = atom.child(atom.parse(response.content), "entry/summary")
     assert summary.get("type") == "text"
     assert summary.text == papers[1].abstract
     assert b"<script>" not in response.content
@@ -82,7 +81,7 @@ def test_a_control_character_in_an_abstract_does_not_break_the_feed(client, pape
     response = client.get("/feed/")
 
     assert response.status_code == 200
-    summary = ElementTree.fromstring(response.content).find(f"{ATOM}entry/{ATOM}summary")
+    summary = atom.child(atom.parse(response.content), "entry/summary")
     assert summary.text == "A eta-VAE."
 
 
@@ -90,8 +89,8 @@ def test_a_topic_feed_has_only_that_topic(client, papers):
     response = client.get("/topics/agents-and-tool-use/feed/")
 
     assert entries(response) == ["B", "A"]
-    root = ElementTree.fromstring(response.content)
-    assert "Agents" in root.find(f"{ATOM}title").text
+    root = atom.parse(response.content)
+    assert "Agents" in atom.text(root, "title")
 
 
 def test_an_unknown_topic_feed_is_a_404(client):

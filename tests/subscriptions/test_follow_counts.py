@@ -39,7 +39,9 @@ def follows(alice):
 
 
 def counts_on_the_page(body: str) -> list[str]:
-    block = re.search(r'<div class="follow-counts">(.*?)</div>', body, re.DOTALL).group(1)
+    found = re.search(r'<div class="follow-counts">(.*?)</div>', body, re.DOTALL)
+    assert found, "the page shows no follow counts"
+    block = found.group(1)
     items = re.findall(r"<li>.*?</li>", block, re.DOTALL)
     return [" ".join(re.sub(r"<[^>]+>", "", item).split()) for item in items]
 

@@ -40,7 +40,9 @@ def preferences_data(subscriber: Subscriber, **overrides: object) -> dict[str, o
 def test_the_follow_fields_are_in_the_more_options_area_with_the_keywords(client):
     body = client.get(SUBSCRIBE).content.decode()
 
-    options = re.search(r'<details class="options".*?</details>', body, re.DOTALL).group(0)
+    found = re.search(r'<details class="options".*?</details>', body, re.DOTALL)
+    assert found, "the form has no more-options section"
+    options = found.group(0)
     for name in ("keywords", "authors", "organizations"):
         assert f'name="{name}"' in options
     assert "Authors to follow" in options and "Organizations to follow" in options

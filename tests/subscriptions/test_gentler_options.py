@@ -15,7 +15,9 @@ def form_action(body: str, label: str) -> str:
     """The action of the form holding the button or label with this text."""
     for form in re.findall(r"<form .*?</form>", body, re.DOTALL):
         if label in form:
-            return re.search(r'action="([^"]+)"', form).group(1)
+            action = re.search(r'action="([^"]+)"', form)
+            assert action, f"the form for {label!r} has no action"
+            return action.group(1)
     raise AssertionError(f"no form with {label!r}")
 
 

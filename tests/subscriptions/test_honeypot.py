@@ -45,4 +45,6 @@ def test_the_honeypot_is_hidden_from_people(client):
     assert 'tabindex="-1"' in body and 'autocomplete="off"' in body
     # Positioned off-screen by the stylesheet, a file the page links to.
     assert '<link rel="stylesheet" href="/static/css/site.css">' in body
-    assert ".hp {" in Path(finders.find("css/site.css")).read_text()
+    stylesheet = finders.find("css/site.css")
+    assert isinstance(stylesheet, str), "css/site.css is not among the static files"
+    assert ".hp {" in Path(stylesheet).read_text()

@@ -12,7 +12,6 @@ import json
 from base64 import b64encode
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,10 +25,11 @@ from subscriptions import webhooks
 from subscriptions.models import EmailEvent, Subscriber, Suppression, email_hash
 from tests.digest.conftest import DAY, make_paper, make_reader
 from tests.subscriptions.helpers import signup_data
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "webhooks"
+FIXTURES = FIXTURES / "webhooks"
 SECRET = "esp-webhooks:correct-horse-battery-staple"
 SIGNING_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
 POSTMARK_MESSAGE = "883953f4-6105-42a2-a16a-77a8eac79483"
@@ -47,7 +47,7 @@ def ses_without_boto3(monkeypatch) -> None:
     """anymail's SES views read boto3 settings when built; boto3 comes with the
     django-anymail[amazon-ses] extra. These tests reach neither boto3 nor AWS."""
     try:
-        import boto3  # noqa: F401
+        import boto3  # type: ignore[import-not-found]  # noqa: F401  # an optional extra
     except ImportError:
         monkeypatch.setattr(amazon_ses, "_get_anymail_boto3_params", lambda kwargs: ({}, {}))
 

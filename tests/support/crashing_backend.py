@@ -18,7 +18,7 @@ class CrashingOutbox(OutboxBackend):
     unrecorded_at_handover: list[int] = []  # earlier deliveries not yet recorded as sent
     die_after: int | None = None  # die right after this many hand-overs
 
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         for message in email_messages:
             earlier = set(self.handed_over)
             recorded = set(

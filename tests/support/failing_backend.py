@@ -10,5 +10,5 @@ class ProviderDown(Exception):
 
 
 class FailingBackend(BaseEmailBackend):
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         raise ProviderDown("503 Service Unavailable")

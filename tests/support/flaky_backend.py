@@ -32,7 +32,7 @@ class TransientProviderError(AnymailAPIError):
 
 
 class FlakyBackend(OutboxBackend):
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         rate = float(os.environ.get("FLAKY_FAILURE_RATE", "0.3"))
         for message in email_messages:
             key = message.extra_headers.get("Message-ID", message.subject)
@@ -44,7 +44,7 @@ class FlakyBackend(OutboxBackend):
 
 
 class RefusingBackend(OutboxBackend):
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         raise AnymailRecipientsRefused("Recipient address rejected (simulated)")
 
 
@@ -52,7 +52,7 @@ class FlakySMTPBackend(SMTPBackend):
     """An SMTP server that answers a share of messages with 451 "try again later" before
     taking them, chosen like FlakyBackend's failures."""
 
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         rate = float(os.environ.get("FLAKY_FAILURE_RATE", "0.3"))
         for message in email_messages:
             key = message.extra_headers.get("Message-ID", message.subject)

@@ -19,7 +19,7 @@ from digest.mailing.pool import Item
 from digest.mailing.selection import Reader
 from subscriptions import services
 from subscriptions.models import Subscriber
-from tests.digest.test_digest_email import SAMPLES
+from tests.digest.mailing.test_digest_email import SAMPLES
 from tests.subscriptions.helpers import make_subscriber
 
 SITE = "https://papers.example.org"
@@ -29,7 +29,7 @@ DIGEST_SIZES = (5, 10, 30)
 ACCOUNT_EMAILS = ("confirm", "preferences_link", "email_change")
 
 
-def as_production(settings) -> None:  # type: ignore[no-untyped-def]
+def as_production(settings) -> None:
     """Settings as a deployed site has them (the `settings` fixture undoes them)."""
     settings.SITE_URL = SITE
     settings.DEFAULT_FROM_EMAIL = FROM
@@ -73,7 +73,7 @@ def account_emails() -> dict[str, EmailMessage]:
     for name, send in [
         ("confirm", lambda: services.send_confirmation(bob)),
         ("preferences_link", lambda: services.send_preferences_link(alice)),
-        ("email_change", lambda: services.request_email_change(alice, "alice@new.example.com")),
+        ("email_change", lambda: services.send_email_change(alice, "alice@new.example.com")),
     ]:
         before = len(mail.outbox)
         send()

@@ -10,6 +10,6 @@ from digest.mailing.backends import OutboxBackend
 
 
 class SlowBackend(OutboxBackend):
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         time.sleep(float(os.environ.get("SLOW_EMAIL_SECONDS", "0.3")) * len(email_messages))
         return super().send_messages(email_messages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -29,7 +30,7 @@ DEMO = [
 class Command(BaseCommand):
     help = "Create three demo subscribers and write their digests for the newest featured day."
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         day = Paper.objects.aggregate(day=Max("featured_on"))["day"]
         if day is None:
             self.stdout.write("No papers yet: ingest some first.")
@@ -64,7 +65,7 @@ class Command(BaseCommand):
             message = messages.delivery_message(delivery)
             html = next(c for c, mimetype in message.alternatives if mimetype == "text/html")
             copy = html_dir / f"{delivery.subscriber.email.split('@')[0]}.html"
-            copy.write_text(html, encoding="utf-8")
+            copy.write_text(str(html), encoding="utf-8")
             self.stdout.write(f"  {delivery.subscriber.email}: {delivery.subject}")
             self.stdout.write(f"    open in a browser: {copy}")
         for path in written:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -18,7 +19,7 @@ TOP = 10
 class Command(BaseCommand):
     help = "Print counts per source, the top papers by trending score, and how to open admin."
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         papers = list(
             Paper.objects.filter(hidden=False).prefetch_related(
                 Prefetch("topic_links", queryset=PaperTopic.objects.select_related("topic")),

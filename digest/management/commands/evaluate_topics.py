@@ -8,6 +8,7 @@ The last line is `coverage=… max_share=… macro_precision=… macro_recall=�
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="feed files or folders")
         parser.add_argument("--labels", help="arXiv id -> topic slugs (JSON, JSON lines, CSV)")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             topics = list(Topic.objects.filter(active=True).order_by("name"))
         except DatabaseError:
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         if not topics:
             raise CommandError("there are no active topics to evaluate")
         try:
-            papers = paper_texts([Path(p) for p in options["paths"]])  # type: ignore[union-attr]
+            papers = paper_texts([Path(p) for p in options["paths"]])
         except FeedError as exc:
             raise CommandError(str(exc)) from None
         if not papers:

@@ -1,6 +1,6 @@
 """python manage.py fit_topics PATH… --labels FILE [--into TAXONOMY.json] [--dry-run]
 
-Fits each labelled topic's classifier (`digest/topic_model.py`) on the papers of feed files
+Fits each labelled topic's classifier (`digest/papers/topic_model.py`) on the papers of feed files
 and the topics a person gave them, then stores the weights on the topics and re-tags every
 paper for them. With --into, the topics come from a taxonomy file and the weights are
 written back into it (how `digest/papers/data/` is made; see README).
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
@@ -32,11 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--into", help="a taxonomy JSON file to write the weights into")
         parser.add_argument("--dry-run", action="store_true", help="fit and report, save nothing")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         into = Path(str(options["into"])) if options["into"] else None
         topics = self._taxonomy(into) if into else self._active_topics()
         try:
-            papers = paper_texts([Path(p) for p in options["paths"]])  # type: ignore[union-attr]
+            papers = paper_texts([Path(p) for p in options["paths"]])
             raw = topic_quality.parse_labels(Path(str(options["labels"])).read_text("utf-8"))
         except FeedError as exc:
             raise CommandError(str(exc)) from None
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         for name in unknown:
             self.stderr.write(f"warning: label {name!r} names no topic here (ignored)")
         index = KeywordIndex(
-            [TopicText(t["slug"], t["name"], "", tuple(t["keywords"])) for t in topics]  # type: ignore[arg-type]
+            [TopicText(t["slug"], t["name"], "", tuple(t["keywords"])) for t in topics]
         )
         labelled = [p for p in papers if p[0] in labels]
         if not labelled:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="backfill the HF API day by day from this date")
         parser.add_argument("--categories", help="arXiv categories, e.g. cs.LG+cs.CL")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         day = _date(options["date"]) if options["date"] else None
         failures = [error for job in self._jobs(options, day) if (error := self._run(job))]
         if failures:

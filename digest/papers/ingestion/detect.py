@@ -61,7 +61,7 @@ def parse_any(
     if fmt is None:
         # Sniff the bytes as given; only UTF-16 (or a str) needs re-encoding first.
         utf8 = isinstance(data, bytes) and not data.startswith(_UTF16_BOMS)
-        fmt = detect_format(data if utf8 else text.encode("utf-8"))
+        fmt = detect_format(data if isinstance(data, bytes) and utf8 else text.encode("utf-8"))
     if fmt not in FORMATS:
         raise FeedError(f"unknown format {fmt!r} (expected {', '.join(FORMATS)})")
     if fmt == HF_PAGE:

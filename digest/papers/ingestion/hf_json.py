@@ -98,7 +98,9 @@ def _json_type(value: object) -> str:
 def _label(item: object) -> str:
     if not isinstance(item, dict):
         return ""
-    paper = item.get("paper") if isinstance(item.get("paper"), dict) else {}
+    paper = item.get("paper")
+    if not isinstance(paper, dict):
+        paper = {}
     for value in (paper.get("title"), item.get("title"), paper.get("id")):
         if isinstance(value, str) and value.strip():
             return value

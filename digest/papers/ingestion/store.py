@@ -159,8 +159,8 @@ def _load_existing(records: Sequence[PaperRecord]) -> tuple[dict[str, Paper], di
     by_arxiv: dict[str, Paper] = {}
     by_title: dict[str, Paper] = {}
     for start in range(0, len(ids), LOOKUP_BATCH):
-        for paper in Paper.objects.filter(arxiv_id__in=ids[start : start + LOOKUP_BATCH]):
-            by_arxiv[paper.arxiv_id] = paper
+        batch = Paper.objects.filter(arxiv_id__in=ids[start : start + LOOKUP_BATCH])
+        by_arxiv.update((paper.arxiv_id, paper) for paper in batch if paper.arxiv_id)
     for start in range(0, len(keys), LOOKUP_BATCH):
         found = Paper.objects.filter(title_key__in=keys[start : start + LOOKUP_BATCH])
         for paper in found.order_by("pk"):

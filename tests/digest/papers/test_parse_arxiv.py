@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from digest.papers.ingestion import arxiv_atom, arxiv_rss
 from digest.papers.ingestion.records import FeedError, PaperRecord
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ATOM = (FIXTURES / "arxiv_api_sample.xml").read_bytes()
 RSS = (FIXTURES / "arxiv_rss_sample.xml").read_bytes()
 

@@ -82,7 +82,12 @@ def test_an_ascii_paper_with_no_word_of_a_followed_name_is_ruled_out_before_norm
 
     followed = NameMatcher([normalize_name("Yann LeCun")])
     calls = []
-    monkeypatch.setattr(names, "normalize_name", lambda name: calls.append(name) or name)
+
+    def counted(name: str) -> str:
+        calls.append(name)
+        return name
+
+    monkeypatch.setattr(names, "normalize_name", counted)
 
     assert followed(["Ana Silva", "Tom Becker"]) == set()
     assert calls == []

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import codecs
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
 from digest.papers.ingestion.detect import UNKNOWN_FORMAT, detect_format, parse_any
 from digest.papers.ingestion.records import FeedError
+from tests.support.paths import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures"
 SEED = (ROOT / "seeds" / "daily_papers_2025-11-20.txt").read_bytes()
 ITEM = (FIXTURES / "hf_daily_papers_item.json").read_bytes()
 ATOM = (FIXTURES / "arxiv_api_sample.xml").read_bytes()

@@ -24,9 +24,8 @@ from django.core.management.base import CommandError
 
 from digest.models import Paper
 from digest.papers.ingestion import fetch
+from tests.support.paths import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 DEADLINE = 1.5  # FEED_TIMEOUT_SECONDS for these tests
 ITEM = json.loads((FIXTURES / "hf_daily_papers_item.json").read_text())
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
-from django.utils import timezone
 
 from digest import tasks
 from digest.mailing import dispatch, messages, planning
@@ -19,7 +18,7 @@ from tests.digest.conftest import make_reader
 
 pytestmark = pytest.mark.django_db
 
-NOW = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
+NOW = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 
 @pytest.fixture(autouse=True)
@@ -150,6 +149,7 @@ def test_a_transient_failure_goes_back_in_line_with_a_backoff(papers, alice, set
     assert delivery.status == Delivery.Status.QUEUED
     assert delivery.attempts == 1
     assert "503" in delivery.last_error
+    assert delivery.next_attempt_at is not None
     assert delivery.next_attempt_at > NOW + timedelta(seconds=10)
     # Not before the backoff is over; then it goes.
     monkeypatch.setenv("FLAKY_FAILURE_RATE", "0")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from digest.papers import topic_model
 from digest.papers.topic_model import LinearTagger, TopicWeights, features, fit
+from tests.support.paths import FIXTURES
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "topics" / "feed"
+FIXTURE = FIXTURES / "topics" / "feed"
 
 
 def fixture_papers() -> list[tuple[str, str, str]]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
 
 from digest.mailing import dispatch, planning
 from digest.models import Delivery, Topic
 
 pytestmark = pytest.mark.django_db
 
-NOW = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
+NOW = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 
 @pytest.fixture

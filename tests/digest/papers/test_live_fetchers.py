@@ -6,7 +6,6 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,8 +14,7 @@ from django.core.management.base import CommandError
 
 from digest.models import Paper
 from digest.papers.ingestion import fetch
-
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+from tests.support.paths import FIXTURES
 
 
 class FakeFeeds(ThreadingHTTPServer):

@@ -4,12 +4,12 @@ sent to, for 90 days: after an address change or later, it says the link no long
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
 from django.core import mail, signing
-from django.utils import timezone
+from django.core.mail import EmailMultiAlternatives
 
 from digest.mailing import dispatch, messages, planning
 from digest.models import Delivery
@@ -17,7 +17,7 @@ from subscriptions import tokens
 
 pytestmark = pytest.mark.django_db
 
-NOW = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
+NOW = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 
 @pytest.fixture
@@ -28,7 +28,8 @@ def sent(papers, alice, settings) -> str:
         plan = planning.plan(NOW)
         dispatch.send_deliveries(plan.created, NOW)
     [message] = mail.outbox
-    html = dict((mime, body) for body, mime in message.alternatives)["text/html"]
+    assert isinstance(message, EmailMultiAlternatives)
+    html = next(str(body) for body, mime in message.alternatives if mime == "text/html")
     link = next(w for w in html.split('"') if "/digest/" in w)
     return link.removeprefix(settings.SITE_URL)
 

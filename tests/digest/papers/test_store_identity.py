@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def ingest(source: str, *records: PaperRecord, now: datetime = NOV_20):
 
 
 def zerosearch(**overrides) -> PaperRecord:
-    fields = dict(
+    fields: dict[str, Any] = dict(
         source=HF_PAGE,
         title="ZeroSearch: Incentivize the Search Capability of LLMs without Searching",
         abstract="Effective information searching is essential.",

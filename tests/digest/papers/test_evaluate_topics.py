@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from digest.papers.topic_quality import LabelsError, TopicRef, evaluate, parse_labels, resolve
+from tests.support.paths import FIXTURES, ROOT
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "topics"
+FIXTURES = FIXTURES / "topics"
 FEED = FIXTURES / "feed"
 LABELS = FIXTURES / "labels.json"
 
@@ -113,14 +113,8 @@ def test_the_numbers_are_counted_the_way_a_person_would():
 
 
 def test_the_shipped_labels_files_name_only_known_topics():
-    taxonomy = json.loads(
-        (
-            Path(__file__).parents[2] / "digest" / "papers" / "data" / "topics-2026-11.json"
-        ).read_text()
-    )
+    taxonomy = json.loads((ROOT / "digest" / "papers" / "data" / "topics-2026-11.json").read_text())
     slugs = {t["slug"] for t in taxonomy["topics"]}
     for name in ("dev.json", "eval.json"):
-        labels = json.loads(
-            (Path(__file__).parents[2] / "bench" / "topic_labels" / name).read_text()
-        )
+        labels = json.loads((ROOT / "bench" / "topic_labels" / name).read_text())
         assert {s for topics in labels.values() for s in topics} <= slugs, name

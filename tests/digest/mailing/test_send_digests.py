@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -97,10 +98,11 @@ def test_anymail_gets_tags_and_metadata_for_the_webhooks(papers, alice, settings
     from django.core import mail
 
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    plan = planning.plan(timezone.datetime.fromisoformat(MORNING))
-    dispatch.send_deliveries(plan.created, timezone.datetime.fromisoformat(MORNING))
+    plan = planning.plan(datetime.fromisoformat(MORNING))
+    dispatch.send_deliveries(plan.created, datetime.fromisoformat(MORNING))
 
     [message] = mail.outbox
+    assert isinstance(message, AnymailMessage)
     delivery = Delivery.objects.get()
     assert message.tags == ["digest", "daily"]
     assert message.metadata == {"subscriber_id": alice.pk, "delivery_id": delivery.pk}
@@ -164,7 +166,7 @@ def test_a_dry_run_stores_and_sends_nothing(papers, alice, capsys):
 
 
 def test_someone_who_unsubscribes_after_planning_gets_nothing(papers, alice):
-    now = timezone.datetime.fromisoformat(MORNING)
+    now = datetime.fromisoformat(MORNING)
     plan = planning.plan(now)
     alice.unsubscribe("one-click")
 
@@ -175,7 +177,7 @@ def test_someone_who_unsubscribes_after_planning_gets_nothing(papers, alice):
 
 
 def test_building_one_digest_costs_the_same_queries_with_more_papers_and_topics(db):
-    now = timezone.datetime.fromisoformat(MORNING)
+    now = datetime.fromisoformat(MORNING)
 
     def queries_for(reader_email: str, slugs: list[str], count: int) -> int:
         for n in range(count):

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from digest.models import Paper, Topic
 from digest.papers.topic_model import TopicWeights
+from tests.support.paths import FIXTURES, ROOT
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "topics"
+FIXTURES = FIXTURES / "topics"
 
 
 def fit(*args: str) -> str:
@@ -62,9 +62,7 @@ def test_a_dry_run_reports_and_changes_nothing():
 
 def test_it_writes_weights_into_a_taxonomy_file(tmp_path):
     taxonomy = tmp_path / "topics.json"
-    shutil.copy(
-        Path(__file__).parents[2] / "digest" / "papers" / "data" / "topics-2026-11.json", taxonomy
-    )
+    shutil.copy(ROOT / "digest" / "papers" / "data" / "topics-2026-11.json", taxonomy)
 
     fit("--into", str(taxonomy))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -15,12 +15,12 @@ from digest.models import DeliveryPaper, Feedback, ReaderProfile
 from digest.taste import profiles
 from subscriptions.tokens import SALT_FEEDBACK, make_feedback_tokens
 from tests.digest.conftest import DAY, make_paper, make_reader
-from tests.digest.test_taste import REASONING, UNSEEN_REASONING, UNSEEN_VISION, VISION
+from tests.digest.taste.test_taste import REASONING, UNSEEN_REASONING, UNSEEN_VISION, VISION
 
 pytestmark = pytest.mark.django_db
 
-YESTERDAY = timezone.datetime.fromisoformat("2026-11-25T08:00:00+00:00")
-TODAY = timezone.datetime.fromisoformat("2026-11-26T08:00:00+00:00")
+YESTERDAY = datetime.fromisoformat("2026-11-25T08:00:00+00:00")
+TODAY = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 FEEDBACK_LINK = re.compile(r"https?://\S+?(/feedback/[^/\s\"]+/(?:more|less)/)")
 
 
@@ -71,9 +71,9 @@ def html_of(message) -> str:
 
 def links(message, paper_titles=None) -> dict[tuple[str, str], str]:
     """(paper title, "more"/"less") -> the path its link opens, from the text part."""
-    found = {}
+    found: dict[tuple[str, str], str] = {}
     blocks = message.body.split("\n\n")
-    title = None
+    title = ""
     for block in blocks:
         heading = re.match(r"^\d+\.\s+(.*)", block.strip())
         if heading:

@@ -17,6 +17,7 @@ from digest.mailing import dispatch, planning
 from digest.models import Delivery, Paper, Topic
 from digest.web.security import MaskTokens
 from subscriptions import tokens
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -165,7 +166,10 @@ def test_other_pages_still_refuse_a_null_origin(papers):
 def log_lines():
     """What the project's own console handler writes, as configured in settings."""
     handler = next(
-        h for h in logging.getLogger().handlers if any(isinstance(f, MaskTokens) for f in h.filters)
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler)
+        and any(isinstance(f, MaskTokens) for f in h.filters)
     )
     stream = io.StringIO()
     previous = handler.setStream(stream)
@@ -272,7 +276,6 @@ def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
     import sys
     import time
     import urllib.request
-    from pathlib import Path
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -294,7 +297,7 @@ def test_gunicorns_access_log_has_no_tokens_either(tmp_path):
             "--logger-class",
             "digest.web.gunicorn_logging.MaskedLogger",
         ],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -325,7 +328,6 @@ def test_with_debug_on_django_prints_no_unmasked_line_of_its_own():
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     code = (
@@ -334,7 +336,7 @@ def test_with_debug_on_django_prints_no_unmasked_line_of_its_own():
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
         env=env | {"DEBUG": "true"},
         capture_output=True,
         text=True,

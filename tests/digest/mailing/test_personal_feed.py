@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
-from xml.etree import ElementTree
+from xml.etree.ElementTree import Element
 
 import pytest
 
@@ -13,10 +13,10 @@ from digest.models import Delivery, DeliveryPaper, Paper
 from subscriptions import tokens
 from subscriptions.models import Subscriber
 from tests.digest.conftest import DAY, make_paper, make_reader
+from tests.support import atom
 
 pytestmark = pytest.mark.django_db
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 NOW = datetime.fromisoformat("2026-11-26T08:00:00+00:00")
 
 
@@ -48,12 +48,12 @@ def sent_digest(subscriber: Subscriber, papers: list[Paper], *, days_ago: int) -
     return delivery
 
 
-def entries(response) -> list[ElementTree.Element]:
-    return ElementTree.fromstring(response.content).findall(f"{ATOM}entry")
+def entries(response) -> list[Element]:
+    return atom.children(atom.parse(response.content), "entry")
 
 
 def titles(response) -> list[str]:
-    return [e.find(f"{ATOM}title").text for e in entries(response)]
+    return [atom.text(e, "title") for e in entries(response)]
 
 
 def test_the_feed_holds_the_papers_of_the_digest_the_reader_received(client, papers, alice):
@@ -67,14 +67,15 @@ def test_the_feed_holds_the_papers_of_the_digest_the_reader_received(client, pap
     assert response["Content-Type"].startswith("application/atom+xml")
     assert titles(response) == [item.paper.title for item in sent]
     first = entries(response)[0]
-    assert first.find(f"{ATOM}link").get("href") == "https://huggingface.co/papers/2505.04588"
-    summary = first.find(f"{ATOM}summary")
+    assert atom.child(first, "link").get("href") == "https://huggingface.co/papers/2505.04588"
+    summary = atom.child(first, "summary")
     assert summary.get("type") == "text"
-    assert summary.text.startswith("Why: Retrieval and RAG · 41 upvotes\n")
-    assert "Featured Nov 26, 2026" in summary.text
-    assert "An abstract about zerosearch" in summary.text
-    assert first.find(f"{ATOM}published").text.startswith("2026-11-26T00:00:00")
-    assert [c.get("term") for c in first.findall(f"{ATOM}category")] == ["Retrieval and RAG"]
+    summary_text = summary.text or ""
+    assert summary_text.startswith("Why: Retrieval and RAG · 41 upvotes\n")
+    assert "Featured Nov 26, 2026" in summary_text
+    assert "An abstract about zerosearch" in summary_text
+    assert atom.text(first, "published").startswith("2026-11-26T00:00:00")
+    assert [c.get("term") for c in atom.children(first, "category")] == ["Retrieval and RAG"]
 
 
 def test_an_entry_names_the_authors_and_the_organization(client, alice):
@@ -90,8 +91,8 @@ def test_an_entry_names_the_authors_and_the_organization(client, alice):
 
     byline = "Author 0, Author 1, Author 2, Author 3, Author 4, Author 5, Author 6, Author 7, "
     byline += "Author 8, Author 9 and 2 more · Meta AI"
-    assert entry.find(f"{ATOM}author/{ATOM}name").text == byline
-    assert byline in entry.find(f"{ATOM}summary").text
+    assert atom.text(entry, "author/name") == byline
+    assert byline in atom.text(entry, "summary")
 
 
 def test_the_newest_digest_comes_first_each_in_its_own_order(client, alice):
@@ -144,9 +145,9 @@ def test_summaries_are_plain_text_and_carry_no_live_markup(client, alice):
     response = client.get(feed_path(alice))
 
     entry = entries(response)[0]  # parsing proves the feed is well-formed XML
-    assert entry.find(f"{ATOM}summary").get("type") == "text"
-    assert abstract in entry.find(f"{ATOM}summary").text
-    assert entry.find(f"{ATOM}title").text == "Markup <i>inside</i>"
+    assert atom.child(entry, "summary").get("type") == "text"
+    assert abstract in atom.text(entry, "summary")
+    assert atom.text(entry, "title") == "Markup <i>inside</i>"
     assert b"<script>" not in response.content and b"<b>" not in response.content
     assert b"&lt;script&gt;" in response.content and b"3 &lt; 4 &amp;" in response.content
 
@@ -158,7 +159,7 @@ def test_a_control_character_in_an_abstract_does_not_break_the_feed(client, alic
     response = client.get(feed_path(alice))
 
     assert response.status_code == 200
-    assert "A eta-VAE" in entries(response)[0].find(f"{ATOM}summary").text
+    assert "A eta-VAE" in atom.text(entries(response)[0], "summary")
 
 
 def test_the_feed_is_private_and_kept_out_of_caches_and_search_engines(client, alice):

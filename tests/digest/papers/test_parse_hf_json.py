@@ -3,15 +3,15 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from digest.papers.ingestion import hf_json
 from digest.papers.ingestion.records import FeedError, ParseResult
+from tests.support.paths import FIXTURES
 
-ITEM_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "hf_daily_papers_item.json"
+ITEM_PATH = FIXTURES / "hf_daily_papers_item.json"
 NOW = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
 
 
@@ -48,9 +48,10 @@ def test_it_reads_the_real_item(item: dict[str, Any]) -> None:
     assert record.github_repo == "https://github.com/marco-garosi/CIRCLE"
     assert record.github_stars == 9
     assert record.project_page == "https://circle-lmm.github.io/"
-    assert record.thumbnail.endswith("/papers/2602.23229.png")
+    assert record.thumbnail and record.thumbnail.endswith("/papers/2602.23229.png")
     assert record.observed_at == NOW
-    assert "in-context learning" in record.extra["ai_keywords"]
+    keywords = record.extra["ai_keywords"]
+    assert isinstance(keywords, list) and "in-context learning" in keywords
 
 
 def test_it_reads_upvotes_only_from_paper_upvotes(item: dict[str, Any]) -> None:
@@ -67,6 +68,7 @@ def test_it_reads_upvotes_only_from_paper_upvotes(item: dict[str, Any]) -> None:
 def test_observed_at_defaults_to_now(item: dict[str, Any]) -> None:
     before = datetime.now(UTC)
     (record,) = hf_json.parse(json.dumps([item])).records
+    assert record.observed_at is not None
     assert before <= record.observed_at <= datetime.now(UTC)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import EmailMultiAlternatives
 
 from digest.mailing import dispatch, messages, planning
@@ -48,7 +49,7 @@ def frozen():
 
 
 def strictly_parsed(raw: bytes) -> EmailMessage:
-    return BytesParser(policy=policy.strict).parsebytes(raw)  # type: ignore[return-value]
+    return BytesParser(policy=policy.strict).parsebytes(raw)
 
 
 def assert_same_message(before: bytes, after: bytes) -> None:
@@ -69,7 +70,7 @@ def assert_same_message(before: bytes, after: bytes) -> None:
     assert after.replace(new_boundary, old_boundary) == before
 
 
-def as_before(message: EmailMultiAlternatives, linesep: str = "\r\n") -> bytes:
+def as_before(message: DjangoEmailMessage, linesep: str = "\r\n") -> bytes:
     return message.message().as_bytes(linesep=linesep)
 
 
@@ -148,6 +149,7 @@ def test_a_line_too_long_for_8bit_is_left_to_django_as_quoted_printable():
     raw = message_bytes(message)
 
     text = strictly_parsed(raw).get_body(("plain",))
+    assert text is not None
     assert text["Content-Transfer-Encoding"] == "quoted-printable"
     assert text.get_content().endswith("x" * 1200 + "\r\n")  # QP keeps the CRLF it was given
 
@@ -188,7 +190,7 @@ class Inbox:
     def __init__(self) -> None:
         self.received: list[bytes] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.received.append(envelope.original_content)
         return "250 Message accepted for delivery"
 

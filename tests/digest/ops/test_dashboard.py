@@ -227,7 +227,7 @@ def trouble(email: str, what: str, when: datetime) -> Subscriber:
     found = dashboard.email_event_model()
     if found is not None:
         model, kind = found
-        model.objects.create(
+        model._default_manager.create(
             esp="postmark",
             event_id=f"evt-{email}",
             event_type=what,
@@ -367,7 +367,7 @@ def test_only_bounces_and_complaints_count_among_webhook_events(staff, frozen):
     alice = person("alice@example.com", "active")
     sent_digests([alice], NOW - timedelta(hours=3))
     for i, what in enumerate(["complained", "bounced", "delivered", "opened"]):
-        model.objects.create(
+        model._default_manager.create(
             esp="postmark",
             event_id=f"evt-{i}",
             event_type=what,

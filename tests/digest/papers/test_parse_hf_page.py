@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 
 import pytest
 
 from digest.papers.ingestion import hf_page
 from digest.papers.ingestion.records import FeedError, PaperRecord
+from tests.support.paths import ROOT
 
-SEED = Path(__file__).resolve().parents[2] / "seeds" / "daily_papers_2025-11-20.txt"
+SEED = ROOT / "seeds" / "daily_papers_2025-11-20.txt"
 PAGE_DAY = date(2025, 11, 20)
 HEADER = (
     "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nDaily Papers\n\n"

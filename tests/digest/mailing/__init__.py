@@ -1,0 +1,1 @@
+"""Tests of digest/mailing: periods, planning, selection, messages, dispatch."""

@@ -1,0 +1,1 @@
+"""Tests of digest/ops: the dashboard and the health check."""

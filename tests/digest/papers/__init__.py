@@ -1,0 +1,1 @@
+"""Tests of digest/papers: ingestion, topics, trending, the public pages."""

@@ -1,0 +1,1 @@
+"""Tests of digest/taste: ratings, profiles, the feedback page."""

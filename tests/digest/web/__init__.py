@@ -1,0 +1,1 @@
+"""Tests of digest/web: security headers and log masking."""
