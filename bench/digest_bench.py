@@ -13,8 +13,11 @@ message's bytes and discards them. In the same run it measures
   message bytes, for the same recipients;
 - the naive way: premailer on every message, on a sample of 1,000;
 - queries per 1,000 digests, peak RSS, and ingesting 10,000 hf-json items (in a process
-  of its own, whose peak RSS is reported apart).
-The last line is key=value pairs; ratio = digests_per_s / floor_per_s; peak_rss_mb is the
+  of its own, whose peak RSS is reported apart);
+- planning: the pass in which every reader is due (plan_full_s), and one when 1 % are
+  (plan_1pct_s), with, for comparison, reading every reader to find the due ones.
+The last line is key=value pairs; ratio = digests_per_s / floor_per_s, speedup_vs_naive =
+digests_per_s / naive_per_s (both measured in this run); peak_rss_mb is the
 peak of the sending process (with --workers N, of the largest worker).
 """
 
@@ -243,8 +246,9 @@ def _worker(ids: list[int], batch_size: int, queries) -> None:
         queries.value += counted
 
 
-def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
-    """Plan and send everything; returns (digests sent, seconds, queries)."""
+def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int, float]:
+    """Plan and send everything; returns (digests sent, seconds, queries, seconds of the
+    planning pass, in which every reader is due)."""
     from django.db import connection
 
     from bench import counting_backend
@@ -260,6 +264,7 @@ def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
     start = time.perf_counter()
     with connection.execute_wrapper(count):
         ids = sorted(planning.plan(NOW).created)
+        planning_seconds = time.perf_counter() - start
         if workers == 1:
             send_all(ids, batch_size)
     if workers > 1:
@@ -291,7 +296,33 @@ def end_to_end(workers: int, batch_size: int) -> tuple[int, float, int]:
     sent = Delivery.objects.filter(status="sent").count()
     if workers == 1:
         assert sent == counting_backend.totals["messages"], (sent, counting_backend.totals)
-    return sent, seconds, queries
+    return sent, seconds, queries, planning_seconds
+
+
+def plan_one_percent(rng: random.Random) -> tuple[float, int, float]:
+    """One planning pass when 1 % of the readers are due: theirs is a period whose send
+    moment has just passed and that has no delivery yet (made so by taking back their
+    current one). Returns (seconds, deliveries created, seconds to read every reader and
+    find the due ones, as every pass did before next_due_at)."""
+    from digest.mailing import planning
+    from digest.models import Delivery
+    from subscriptions.models import Subscriber
+
+    readers = list(Subscriber.objects.values_list("pk", flat=True))
+    due = rng.sample(readers, max(1, len(readers) // 100))
+    for start in range(0, len(due), 5_000):
+        chunk = due[start : start + 5_000]
+        Delivery.objects.filter(subscriber_id__in=chunk).delete()
+        Subscriber.objects.filter(pk__in=chunk).update(next_due_at=NOW - timedelta(minutes=5))
+    began = time.perf_counter()
+    plan = planning.plan(NOW)
+    seconds = time.perf_counter() - began
+    assert plan.looked_at == len(due), (plan.looked_at, len(due))
+    began = time.perf_counter()
+    everyone = sum(1 for _ in planning.due_subscribers(NOW))
+    scan_all = time.perf_counter() - began
+    assert everyone == len(readers), (everyone, len(readers))
+    return seconds, len(plan.created), scan_all
 
 
 def prepared(deliveries_chunk):
@@ -336,10 +367,13 @@ def prepared(deliveries_chunk):
 
 
 def floor_and_naive(sample: int = 1_000) -> tuple[float, float]:
-    """Seconds per message: pre-inlined render + bytes (all sent), premailer each (sample)."""
+    """Seconds per message: pre-inlined render + bytes (all sent), as production renders
+    and serialises (cards shared); premailer on each message, every card rendered for each
+    reader and Django's email package making the bytes (a sample)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from digest.mailing.messages import base_context, build_message
+    from digest.mailing.mime import message_bytes
     from digest.mailing.rendering import inline_css
     from digest.models import Delivery
 
@@ -353,17 +387,25 @@ def floor_and_naive(sample: int = 1_000) -> tuple[float, float]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Every card rendered for every reader, as before cards were shared.
+    naive_env.globals["shared"] = lambda part, key, caller: caller()
     naive_seconds, naive_count = 0.0, 0
     for start in range(0, len(ids), 2_000):
         chunk = Delivery.objects.filter(pk__in=ids[start : start + 2_000]).order_by("pk")
         jobs = prepared(list(chunk))
         began = time.perf_counter()
         for to, context, headers in jobs:
-            build_message("digest", to, context, headers=headers).message().as_bytes()
+            message_bytes(build_message("digest", to, context, headers=headers))
         floor_seconds += time.perf_counter() - began
         if naive_count < sample:
             began = time.perf_counter()
-            for to, context, headers in jobs[: sample - naive_count]:
+            for to, shared_context, headers in jobs[: sample - naive_count]:
+                # Cards without their renderings: each is rendered again for this reader.
+                papers = [
+                    {k: v for k, v in p.items() if k != "rendered"}
+                    for p in shared_context["papers"]
+                ]
+                context = {**shared_context, "papers": papers}
                 message = build_message("digest", to, context, headers=headers)
                 full = {**base_context(), **context, "subject": message.subject}
                 html = inline_css(naive_env.get_template("emails/digest.html").render(full))
@@ -454,13 +496,14 @@ def main() -> None:
         fitted = profiles.fit_profiles()
         fitting = time.perf_counter() - began
         assert fitted == raters, (fitted, raters)
-        sent, seconds, queries = end_to_end(args.workers, settings.SEND_BATCH_SIZE)
+        sent, seconds, queries, plan_full = end_to_end(args.workers, settings.SEND_BATCH_SIZE)
         rss_sending = sending_peak_mb()  # before the ingest process is a child too
         from digest.models import DeliveryPaper
 
         # The ratings at work: picks whose reason names a paper the reader liked.
         liked_reasons = DeliveryPaper.objects.filter(reason__contains="which you liked").count()
         floor, naive = floor_and_naive()
+        plan_1pct, planned_1pct, scan_all = plan_one_percent(rng)
         rss_whole = rss_mb()
         ingest, rss_ingest = ingest_elsewhere()
 
@@ -483,6 +526,10 @@ def main() -> None:
         ("floor: render + message bytes, per second", floor_per_s),
         ("ratio end to end / floor", digests_per_s / floor_per_s),
         ("naive: premailer per message, per second", naive_per_s),
+        ("speed-up end to end / naive", digests_per_s / naive_per_s),
+        ("planning pass, every reader due, s", plan_full),
+        (f"planning pass, 1 % due ({planned_1pct:,} planned), s", plan_1pct),
+        ("reading every reader to find the due, s", scan_all),
         ("queries per 1,000 digests", per_1000),
         ("picks said to be like a liked paper", liked_reasons),
         ("peak RSS after sending, MB", rss_sending),
@@ -495,7 +542,9 @@ def main() -> None:
     print(
         f"digests_per_s={digests_per_s:.0f} floor_per_s={floor_per_s:.0f} "
         f"ratio={digests_per_s / floor_per_s:.2f} naive_per_s={naive_per_s:.0f} "
-        f"queries_per_1000={per_1000:.1f} peak_rss_mb={rss_sending:.0f} ingest_10k_s={ingest:.2f}"
+        f"speedup_vs_naive={digests_per_s / naive_per_s:.1f} "
+        f"queries_per_1000={per_1000:.1f} peak_rss_mb={rss_sending:.0f} ingest_10k_s={ingest:.2f} "
+        f"plan_1pct_s={plan_1pct:.3f} plan_full_s={plan_full:.2f}"
     )
 
 

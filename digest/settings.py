@@ -208,7 +208,7 @@ EMAIL_PROVIDER = env_choice(
 if EMAIL_PROVIDER == "outbox":
     EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
 elif EMAIL_PROVIDER == "smtp":
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_BACKEND = "digest.mailing.backends.SMTPBackend"
     EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
     EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

@@ -114,6 +114,11 @@ class SubscriberAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: Subscriber, form: object, change: bool) -> None:
+        # An editor may change the hour, day, frequency, time zone or pause.
+        obj.schedule_changed()
+        super().save_model(request, obj, form, change)
+
     def get_urls(self) -> list:
         from digest.mailing import previews
 

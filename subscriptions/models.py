@@ -18,6 +18,7 @@ from django.urls import reverse
 # `timezone` is a Subscriber field: importing `now` keeps the class body unambiguous.
 from django.utils.timezone import now
 
+from digest.mailing.periods import next_due
 from digest.papers.names import split_names
 from subscriptions import tokens
 
@@ -81,6 +82,11 @@ class Subscriber(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", help_text="An IANA time zone.")
     max_papers = models.PositiveSmallIntegerField(default=10)
     paused_until = models.DateTimeField(null=True, blank=True)
+    # Planning reads only the readers due: this is when to look at this one again (the send
+    # moment of their next period, or the end of a pause). Empty or past: at the next pass.
+    # Kept by the methods below and by planning; wrong at worst delays a digest to the next
+    # pass, since planning reads every empty, past or implausibly far one.
+    next_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The consent record (GDPR Art. 7): when, from where and on which form they asked,
     # and when and from where they confirmed.
@@ -132,7 +138,10 @@ class Subscriber(models.Model):
                 name="subscriber_unsubscribed_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["status", "frequency"], name="subscriber_status_freq")]
+        indexes = [
+            models.Index(fields=["status", "frequency"], name="subscriber_status_freq"),
+            models.Index(fields=["status", "next_due_at"], name="subscriber_status_next_due"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -179,6 +188,20 @@ class Subscriber(models.Model):
     def followed_organizations(self) -> tuple[str, ...]:
         return split_names(self.organizations)
 
+    def schedule_changed(self, moment: datetime | None = None) -> None:
+        """Sets `next_due_at` after the schedule (frequency, weekday, hour, time zone, pause)
+        or the status changed; the caller saves it. Whether today's or this week's digest
+        was already planned is planning's to find out: when its send moment has passed,
+        the reader is due at once, and planning moves them on if the period has its
+        delivery."""
+        moment = moment or now()
+        if self.paused_until is not None and self.paused_until > moment:
+            self.next_due_at = self.paused_until
+            return
+        self.next_due_at = next_due(
+            self.frequency, self.weekday, self.send_hour, self.timezone, moment, planned=False
+        )
+
     def confirm(self, ip: str | None = None) -> bool:
         """Pending becomes active; True when this call confirmed it.
 
@@ -186,8 +209,13 @@ class Subscriber(models.Model):
         that unsubscribed, bounced or complained in between stays as it is.
         """
         moment = now()
+        self.schedule_changed(moment)
         changed = Subscriber.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
-            status=self.Status.ACTIVE, confirmed_at=moment, confirm_ip=ip, updated_at=moment
+            status=self.Status.ACTIVE,
+            confirmed_at=moment,
+            confirm_ip=ip,
+            next_due_at=self.next_due_at,
+            updated_at=moment,
         )
         self.refresh_from_db()
         return changed == 1
@@ -268,16 +296,19 @@ class Subscriber(models.Model):
         if weeks not in PAUSE_WEEKS:
             raise ValueError(f"pause for {PAUSE_WEEKS} weeks, not {weeks}")
         self.paused_until = now() + timedelta(weeks=weeks)
-        self.save(update_fields=["paused_until", "updated_at"])
+        self.schedule_changed()
+        self.save(update_fields=["paused_until", "next_due_at", "updated_at"])
         return self.paused_until
 
     def resume(self) -> None:
         self.paused_until = None
-        self.save(update_fields=["paused_until", "updated_at"])
+        self.schedule_changed()
+        self.save(update_fields=["paused_until", "next_due_at", "updated_at"])
 
     def switch_frequency(self, frequency: str) -> None:
         self.frequency = frequency
-        self.save(update_fields=["frequency", "updated_at"])
+        self.schedule_changed()
+        self.save(update_fields=["frequency", "next_due_at", "updated_at"])
 
     def drop_topic(self, slug: str) -> bool:
         """Removes one topic; False when it is not theirs or is the last one they have."""

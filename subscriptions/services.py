@@ -299,6 +299,7 @@ def update_preferences(subscriber: Subscriber, preferences: dict[str, object]) -
     with transaction.atomic():
         for field, value in preferences.items():
             setattr(subscriber, field, value)
+        subscriber.schedule_changed()  # the hour, day, frequency or time zone may be new
         subscriber.save()
         subscriber.topics.set(topics)  # type: ignore[arg-type]
 

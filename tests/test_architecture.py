@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("digest", "subscriptions")
 
 # What a model module may lean on beyond Django: pure helpers that import no model.
-MODEL_HELPERS = {"digest.papers.names", "subscriptions.tokens"}
+MODEL_HELPERS = {"digest.papers.names", "digest.mailing.periods", "subscriptions.tokens"}
 
 # The web layer and the task modules: the only places that may queue Celery work.
 QUEUEING_ALLOWED = {"digest.tasks", "digest.urls", "digest.admin", "digest.celery"}

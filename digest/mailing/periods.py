@@ -3,12 +3,15 @@
 A daily period is the subscriber's local date (`daily:2026-11-26`), a weekly one the ISO
 week of it (`weekly:2026-W48`). A period is due once its local send moment has passed:
 the send hour that day (daily), or the send weekday and hour that week (weekly).
+
+`next_due` is when planning must look at a reader again (their `next_due_at`): the send
+moment of the period that holds `now`, or of the one after when that one is planned.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAILY = "daily"
@@ -71,3 +74,38 @@ def due_period(
     else:
         passed = local.hour >= send_hour
     return period_at(frequency, timezone_name, now) if passed else None
+
+
+def send_moment(
+    frequency: str, weekday: int, send_hour: int, timezone_name: str, local_date: date
+) -> datetime:
+    """When the period holding this local date becomes due, in UTC: the first instant at
+    which `due_period` says it is. An hour that a clock change skips (02:00 in spring)
+    comes as the hour after it, an hour it repeats at its first occurrence."""
+    day = local_date
+    if frequency == WEEKLY:
+        day = local_date - timedelta(days=local_date.weekday() - weekday)
+    return datetime.combine(day, time(send_hour), tzinfo=zone(timezone_name)).astimezone(UTC)
+
+
+def next_due(
+    frequency: str,
+    weekday: int,
+    send_hour: int,
+    timezone_name: str,
+    now: datetime,
+    *,
+    planned: bool,
+) -> datetime:
+    """When planning must next look at this reader.
+
+    The send moment of the period holding `now`; when that has passed and the period is
+    `planned` (it has its delivery), the next period's. A moment in the past means due
+    now: an unplanned period whose moment has passed.
+    """
+    local = now.astimezone(zone(timezone_name)).date()
+    moment = send_moment(frequency, weekday, send_hour, timezone_name, local)
+    if moment > now or not planned:
+        return moment
+    step = timedelta(days=7 if frequency == WEEKLY else 1)
+    return send_moment(frequency, weekday, send_hour, timezone_name, local + step)

@@ -179,7 +179,11 @@ def choose(subscriber: Subscriber, window: tuple[date, date], now: datetime) -> 
 
 
 def paper_card(paper: Paper, topic_names: Sequence[str]) -> dict[str, object]:
-    """What the email shows of a paper, the same for every reader."""
+    """What the email shows of a paper, the same for every reader.
+
+    `rendered` keeps the card's parts once a template has rendered them (HTML, wrapped
+    text): every later reader of this card, from this pool, reuses them.
+    """
     published = paper.published_on
     return {
         "title": paper.title,
@@ -190,6 +194,7 @@ def paper_card(paper: Paper, topic_names: Sequence[str]) -> dict[str, object]:
         "topics": list(topic_names),
         "abstract": shorten(paper.abstract, ABSTRACT_CHARS),
         "editor_note": paper.editor_note,
+        "rendered": {},
     }
 
 

@@ -14,13 +14,17 @@ placeholders while premailer runs, because lxml percent-encodes URL attributes
 `{% include "emails/_partial.html" %}` in an HTML email is expanded into the source before
 inlining, so shared markup (head with the one `<style>` block, footer) gets inlined styles
 too; includes are the only composition HTML emails use (no `{% extends %}`).
+
+What is the same for thousands of readers is rendered once: a template wraps a paper card's
+parts in `{% call shared(p, key) %}…{% endcall %}`, and the first reader's output is kept on
+the card (its `rendered` dict, which lives as long as the pool of papers does).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -118,13 +122,31 @@ class InliningLoader(BaseLoader):
         return _INCLUDE.sub(expand, source)
 
 
+def shared(part: Mapping[str, object], key: Hashable, caller: Callable[[], str]) -> str:
+    """The output of a `{% call shared(p, key) %}` block, rendered once per card and key.
+
+    `p` is one reader's view of a card: the card's fields plus their own reason and links.
+    The block must read only the card's fields (and whatever `key` names, such as the
+    position): its output is kept in the card's `rendered` dict and reused for every other
+    reader of that card. A card without one (a hand-made preview) renders every time.
+    """
+    memo = part.get("rendered")
+    if not isinstance(memo, MutableMapping):
+        return caller()
+    try:
+        return memo[key]
+    except KeyError:
+        out = memo[key] = caller()
+        return out
+
+
 def _templates_dir() -> Path:
     return Path(settings.BASE_DIR) / "templates"
 
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=InliningLoader(_templates_dir()),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
@@ -133,6 +155,8 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         auto_reload=True,
     )
+    env.globals["shared"] = shared
+    return env
 
 
 def render_email(name: str, context: Mapping[str, object]) -> Rendered:

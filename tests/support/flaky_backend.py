@@ -14,9 +14,8 @@ import smtplib
 from collections import Counter
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
-from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
-from digest.mailing.backends import OutboxBackend
+from digest.mailing.backends import OutboxBackend, SMTPBackend
 
 _attempts: Counter[str] = Counter()
 

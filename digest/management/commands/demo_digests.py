@@ -86,6 +86,7 @@ class Command(BaseCommand):
                 "timezone": "UTC",
                 "max_papers": max_papers,
                 "paused_until": None,
+                "next_due_at": None,  # starting over: planning looks at them at once
             },
         )
         subscriber.topics.set(Topic.objects.filter(slug__in=slugs))

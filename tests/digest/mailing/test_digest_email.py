@@ -448,6 +448,7 @@ def test_inlining_the_template_once_equals_inlining_each_message():
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    plain.globals["shared"] = rendering.shared
     source = rendering.InliningLoader(rendering._templates_dir()).files.get_source(
         plain, "emails/digest.html"
     )[0]
