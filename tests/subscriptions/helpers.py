@@ -101,3 +101,21 @@ def make_subscriber(email: str, status: str, **fields: object) -> Subscriber:
         Topic.objects.filter(slug__in=["llm-reasoning-and-rl-post-training", "retrieval-and-rag"])
     )
     return subscriber
+
+
+def current_preferences(subscriber: Subscriber, **overrides: object) -> dict[str, object]:
+    """The preferences form as it stands for `subscriber`, with `overrides` changed."""
+    data: dict[str, object] = {
+        "email": subscriber.email,
+        "topics": [t.slug for t in subscriber.topics.all()],
+        "keywords": subscriber.keywords,
+        "authors": subscriber.authors,
+        "organizations": subscriber.organizations,
+        "frequency": subscriber.frequency,
+        "weekday": str(subscriber.weekday),
+        "send_hour": str(subscriber.send_hour),
+        "timezone": subscriber.timezone,
+        "max_papers": str(subscriber.max_papers),
+    }
+    data.update(overrides)
+    return data

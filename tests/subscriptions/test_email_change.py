@@ -9,22 +9,15 @@ import time_machine
 from django.utils import timezone
 
 from subscriptions.models import Subscriber
-from tests.subscriptions.helpers import link_path, without_csrf
+from tests.subscriptions.helpers import current_preferences, link_path, without_csrf
 
 pytestmark = pytest.mark.django_db
 
 
 def change(client, subscriber, new_email):
-    data = {
-        "email": new_email,
-        "topics": [t.slug for t in subscriber.topics.all()],
-        "frequency": subscriber.frequency,
-        "weekday": subscriber.weekday,
-        "send_hour": subscriber.send_hour,
-        "timezone": subscriber.timezone,
-        "max_papers": subscriber.max_papers,
-    }
-    return client.post(subscriber.preferences_path(), data)
+    return client.post(
+        subscriber.preferences_path(), current_preferences(subscriber, email=new_email)
+    )
 
 
 def confirm_new_address(client, path):

@@ -12,28 +12,11 @@ import pytest
 from django.urls import reverse
 
 from subscriptions.models import Subscriber
-from tests.subscriptions.helpers import error_for, signup_data, text_of
+from tests.subscriptions.helpers import current_preferences, error_for, signup_data, text_of
 
 pytestmark = pytest.mark.django_db
 
 SUBSCRIBE = "/subscribe/"
-
-
-def preferences_data(subscriber: Subscriber, **overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "email": subscriber.email,
-        "topics": [t.slug for t in subscriber.topics.all()],
-        "keywords": subscriber.keywords,
-        "authors": subscriber.authors,
-        "organizations": subscriber.organizations,
-        "frequency": subscriber.frequency,
-        "weekday": str(subscriber.weekday),
-        "send_hour": str(subscriber.send_hour),
-        "timezone": subscriber.timezone,
-        "max_papers": str(subscriber.max_papers),
-    }
-    data.update(overrides)
-    return data
 
 
 # --- signup ---------------------------------------------------------------------------------
@@ -149,7 +132,7 @@ def test_the_preferences_page_shows_whom_the_reader_follows(client, alice):
 
 
 def test_saved_follows_come_back_on_the_preferences_page(client, alice):
-    data = preferences_data(alice, authors="Fei-Fei Li, Yann LeCun", organizations="Meta AI")
+    data = current_preferences(alice, authors="Fei-Fei Li, Yann LeCun", organizations="Meta AI")
 
     response = client.post(alice.preferences_path(), data)
 
@@ -162,7 +145,7 @@ def test_saved_follows_come_back_on_the_preferences_page(client, alice):
 
 def test_a_reader_who_follows_someone_may_drop_every_topic(client, alice):
     response = client.post(
-        alice.preferences_path(), preferences_data(alice, topics=[], authors="Yann LeCun")
+        alice.preferences_path(), current_preferences(alice, topics=[], authors="Yann LeCun")
     )
 
     alice.refresh_from_db()
@@ -171,7 +154,7 @@ def test_a_reader_who_follows_someone_may_drop_every_topic(client, alice):
 
 
 def test_dropping_every_topic_and_every_follow_is_refused_next_to_the_topics(client, alice):
-    response = client.post(alice.preferences_path(), preferences_data(alice, topics=[]))
+    response = client.post(alice.preferences_path(), current_preferences(alice, topics=[]))
 
     assert response.status_code == 400
     assert "follow an author or organization" in error_for(response.content.decode(), "topics")
@@ -179,7 +162,7 @@ def test_dropping_every_topic_and_every_follow_is_refused_next_to_the_topics(cli
 
 
 def test_a_bad_follow_on_the_preferences_page_is_shown_next_to_it(client, alice):
-    response = client.post(alice.preferences_path(), preferences_data(alice, authors="Y" * 101))
+    response = client.post(alice.preferences_path(), current_preferences(alice, authors="Y" * 101))
 
     alice.refresh_from_db()
     assert response.status_code == 400

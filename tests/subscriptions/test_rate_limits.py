@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from subscriptions.models import Subscriber
-from tests.subscriptions.helpers import signup_data, without_csrf
+from tests.subscriptions.helpers import current_preferences, signup_data, without_csrf
 
 pytestmark = pytest.mark.django_db
 
@@ -83,15 +83,7 @@ def test_the_limits_reset_after_an_hour(client, outbox):
 
 
 def ask_for_new_address(client, subscriber, new_email, ip):
-    data = {
-        "email": new_email,
-        "topics": [t.slug for t in subscriber.topics.all()],
-        "frequency": subscriber.frequency,
-        "weekday": subscriber.weekday,
-        "send_hour": subscriber.send_hour,
-        "timezone": subscriber.timezone,
-        "max_papers": subscriber.max_papers,
-    }
+    data = current_preferences(subscriber, email=new_email)
     return client.post(subscriber.preferences_path(), data, REMOTE_ADDR=ip)
 
 
