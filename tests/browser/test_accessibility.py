@@ -78,17 +78,6 @@ def describe(where: str, violations: list[dict]) -> list[str]:
 
 
 @pytest.fixture
-def site(live_server, settings) -> str:
-    settings.SITE_URL = live_server.url
-    settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
-    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
-    from django.core.cache import cache
-
-    cache.clear()  # rate-limit counters
-    return live_server.url
-
-
-@pytest.fixture
 def browser(site: str) -> Iterator[object]:
     require_axe()
     with chromium(with_database=True) as browser:

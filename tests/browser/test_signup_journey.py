@@ -29,19 +29,6 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
-def site(live_server, settings) -> str:
-    # Links in emails are built from SITE_URL: point them at the live server.
-    settings.SITE_URL = live_server.url
-    settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
-    # Django's test setup swaps in the in-memory backend; we want the real .eml files.
-    settings.EMAIL_BACKEND = "digest.mailing.backends.OutboxBackend"
-    from django.core.cache import cache
-
-    cache.clear()  # rate-limit counters
-    return live_server.url
-
-
-@pytest.fixture
 def browser(site: str) -> Iterator[object]:
     """Chromium for one test, started after the database is set up and stopped before it
     is flushed."""
