@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
@@ -155,6 +155,9 @@ class RankingPool:
         self._title_words: dict[str, set[int]] | None = None
         self._words: dict[str, set[int]] | None = None
         self._vectors: PaperVectors | None = None
+        self._windows: dict[tuple[date, date], _Window] = {}
+        self.pinned = frozenset(c.paper_id for c in visible if c.pinned)
+        self.weighted_trending = {pid: TRENDING_WEIGHT * t for pid, t in self.trending.items()}
 
     @property
     def vectors(self) -> PaperVectors:
@@ -170,10 +173,10 @@ class RankingPool:
         if taste is None or taste.ratings == 0 or not taste.terms:
             return {}
         weight = TASTE_WEIGHT * taste.ratings / (taste.ratings + TASTE_HALF_RATINGS)
-        affinities = self.vectors.affinities(taste.terms)
+        affinities = self.vectors.affinities(taste.terms).tolist()  # floats: fast to index
         row = self.vectors.row
         return {
-            pid: weight * max(-1.0, min(1.0, float(affinities[row[pid]]) / AFFINITY_FULL))
+            pid: weight * max(-1.0, min(1.0, affinities[row[pid]] / AFFINITY_FULL))
             for pid in paper_ids
         }
 
@@ -216,6 +219,40 @@ class RankingPool:
         }
         return in_title, anywhere
 
+    def _window(self, window: tuple[date, date]) -> _Window:
+        """The pool seen through one window of featured dates, kept for the readers who
+        share it: thousands do, since a window is a period in a time zone."""
+        found = self._windows.get(window)
+        if found is None:
+            first, last = window
+            by_topic: dict[int, list[tuple[int, float]]] = {}
+            for topic_id, days in self.by_topic.items():
+                papers = [
+                    item for day, items in days.items() if first <= day <= last for item in items
+                ]
+                if papers:
+                    by_topic[topic_id] = papers
+            found = self._windows[window] = _Window(
+                any(first <= day <= last for day in self.dates), by_topic, {}
+            )
+        return found
+
+    def _keyword_in_window(
+        self, keyword: str, window: tuple[date, date]
+    ) -> list[tuple[int, float]]:
+        """The papers in the window matching `keyword`, each with the relevance it gives."""
+        seen = self._window(window).keywords
+        found = seen.get(keyword)
+        if found is None:
+            first, last = window
+            in_title, anywhere = self.keyword_hits(keyword)
+            found = seen[keyword] = [
+                (pid, KEYWORD_TITLE_RELEVANCE if pid in in_title else KEYWORD_RELEVANCE)
+                for pid in anywhere
+                if first <= self.by_id[pid].featured_on <= last
+            ]
+        return found
+
     def select(
         self,
         reader: Reader,
@@ -228,28 +265,20 @@ class RankingPool:
         `window` is the inclusive range of featured dates the period covers. A paper this
         reader was already sent never comes again; hidden papers never come at all.
         """
-        first, last = window
-        if not any(first <= day <= last for day in self.dates):
+        seen = self._window(window)
+        if not seen.featured:
             return Selection((), SKIP_NOTHING_FEATURED)
-
-        def in_window(c: Candidate) -> bool:
-            return first <= c.featured_on <= last
-
-        best_topic: dict[int, tuple[float, int | None]] = {}
+        first, last = window
+        best_topic: dict[int, tuple[float, int]] = {}
         for topic_id in reader.topics:
-            for day, papers in self.by_topic.get(topic_id, {}).items():
-                if not first <= day <= last:
-                    continue
-                for pid, score in papers:
-                    if score > best_topic.get(pid, (-1.0, 0))[0]:
-                        best_topic[pid] = (score, topic_id)
+            for pid, score in seen.by_topic.get(topic_id, ()):
+                if score > best_topic.get(pid, _NO_TOPIC)[0]:
+                    best_topic[pid] = (score, topic_id)
         keyword_of: dict[int, tuple[str | None, float]] = {}
         for keyword in reader.keywords:
-            in_title, anywhere = self.keyword_hits(keyword)
-            for pid in anywhere:
-                weight = KEYWORD_TITLE_RELEVANCE if pid in in_title else KEYWORD_RELEVANCE
+            for pid, weight in self._keyword_in_window(keyword, window):
                 # The first keyword found in the title wins, else the first found at all.
-                if in_window(self.by_id[pid]) and weight > keyword_of.get(pid, ("", 0.0))[1]:
+                if weight > keyword_of.get(pid, ("", 0.0))[1]:
                     keyword_of[pid] = (keyword.strip(), weight)
         follow_of: dict[int, str] = {}
         for names, index in (
@@ -259,41 +288,48 @@ class RankingPool:
             for name in names:
                 for pid in index.get(normalize_name(name), ()):
                     # The first followed name the reader listed names the paper.
-                    if in_window(self.by_id[pid]) and pid not in follow_of:
+                    if first <= self.by_id[pid].featured_on <= last and pid not in follow_of:
                         follow_of[pid] = name
         matched = best_topic.keys() | keyword_of.keys() | follow_of.keys()
         if not matched:
             return Selection((), _no_match(reader))
-        fresh = [pid for pid in matched if pid not in already_sent]
+        fresh = [pid for pid in matched if pid not in already_sent] if already_sent else matched
         if not fresh:
             return Selection((), SKIP_ALL_SENT)
         boosts = self.taste_boosts(reader.taste, fresh)
-        ranked = []
+        # Only the sort key of every candidate: the rest of a Ranked is built for the chosen.
+        trending, pinned = self.weighted_trending, self.pinned
+        keys: list[_Key] = []
         for pid in fresh:
-            topic_score, matched_topic = best_topic.get(pid, (0.0, None))
-            matched_keyword, keyword_score = keyword_of.get(pid, (None, 0.0))
-            followed = follow_of.get(pid)
-            relevance = max(topic_score, keyword_score)
-            score = RELEVANCE_WEIGHT * relevance + TRENDING_WEIGHT * self.trending[pid]
-            score += boosts.get(pid, 0.0)
-            pinned = self.by_id[pid].pinned and matched_topic is not None
-            if matched_topic is not None:
-                group = matched_topic
-            else:
-                group = FOLLOW_GROUP if followed is not None else KEYWORD_GROUP
-            ranked.append(
+            topic = best_topic.get(pid)
+            relevance = max(topic[0] if topic else 0.0, keyword_of.get(pid, _NO_KEYWORD)[1])
+            score = RELEVANCE_WEIGHT * relevance + trending[pid]
+            if boosts:
+                score += boosts[pid]
+            keys.append(
+                (pid in pinned and topic is not None, pid in follow_of, round(score, 6), -pid)
+            )
+
+        def group(key: _Key) -> int:
+            topic = best_topic.get(-key[3])
+            if topic is not None:
+                return topic[1]
+            return FOLLOW_GROUP if key[1] else KEYWORD_GROUP
+
+        chosen = []
+        for key in _diversify(keys, reader.max_papers, group):
+            pid = -key[3]
+            topic = best_topic.get(pid)
+            found = keyword_of.get(pid)
+            chosen.append(
                 Ranked(
-                    pinned=pinned,
-                    followed=followed is not None,
-                    score=round(score, 6),
-                    neg_paper_id=-pid,
-                    group=group,
-                    topic_id=matched_topic,
-                    keyword=matched_keyword,
-                    follow=followed,
+                    *key,
+                    group=group(key),
+                    topic_id=None if topic is None else topic[1],
+                    keyword=None if found is None else found[0],
+                    follow=follow_of.get(pid),
                 )
             )
-        chosen = _diversify(ranked, reader.max_papers)
         # Only the picks the taste moved say which liked paper they are like.
         moved = [c.paper_id for c in chosen if boosts.get(c.paper_id, 0.0) >= TASTE_REASON_BOOST]
         liked = self.liked_like(reader.taste, moved) if reader.taste and moved else {}
@@ -383,22 +419,39 @@ class Ranked(NamedTuple):
         return -self.neg_paper_id
 
 
-def _diversify(ranked: list[Ranked], limit: int) -> list[Ranked]:
+_NO_TOPIC = (-1.0, 0)
+_NO_KEYWORD = (None, 0.0)
+
+
+class _Window(NamedTuple):
+    featured: bool  # whether any candidate was featured in it
+    by_topic: dict[int, list[tuple[int, float]]]  # topic id -> (paper id, tag score)
+    keywords: dict[str, list[tuple[int, float]]]  # keyword -> (paper id, relevance)
+
+
+_Key = tuple[bool, bool, float, int]  # the fields of Ranked that decide the order
+
+
+def _diversify(keys: list[_Key], limit: int, group: Callable[[_Key], int]) -> list[_Key]:
     """Best first, pinned and then followed before all; no topic takes over half the slots
-    while others wait, but pinned and followed papers are never held back for it."""
-    ranked.sort(reverse=True)
+    while others wait, but pinned and followed papers are never held back for it.
+
+    Works on the sort keys alone (the first four fields of Ranked): a reader of one topic
+    walks every candidate, so the rest of a Ranked is built only for the chosen."""
+    keys.sort(reverse=True)
     per_group = max(1, limit // 2)
-    chosen: list[Ranked] = []
-    deferred: list[Ranked] = []
+    chosen: list[_Key] = []
+    deferred: list[_Key] = []
     counts: Counter[int] = Counter()
-    for item in ranked:
+    for key in keys:
         if len(chosen) == limit:
             break
-        if counts[item.group] >= per_group and not (item.pinned or item.followed):
-            deferred.append(item)
+        item_group = group(key)
+        if counts[item_group] >= per_group and not (key[0] or key[1]):
+            deferred.append(key)
             continue
-        chosen.append(item)
-        counts[item.group] += 1
+        chosen.append(key)
+        counts[item_group] += 1
     # Other topics ran out: the deferred papers fill what is left, best first.
     chosen.extend(deferred[: limit - len(chosen)])
     return sorted(chosen, reverse=True)
