@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
+
+import numpy as np
 
 from digest.papers.names import normalize_name
 from digest.taste.features import PaperVectors, Taste
@@ -156,8 +158,6 @@ class RankingPool:
         self._words: dict[str, set[int]] | None = None
         self._vectors: PaperVectors | None = None
         self._windows: dict[tuple[date, date], _Window] = {}
-        self.pinned = frozenset(c.paper_id for c in visible if c.pinned)
-        self.weighted_trending = {pid: TRENDING_WEIGHT * t for pid, t in self.trending.items()}
 
     @property
     def vectors(self) -> PaperVectors:
@@ -170,15 +170,35 @@ class RankingPool:
 
     def taste_boosts(self, taste: Taste | None, paper_ids: Iterable[int]) -> dict[int, float]:
         """What the reader's taste adds to each paper's score (nothing without ratings)."""
-        if taste is None or taste.ratings == 0 or not taste.terms:
+        if not self.dates:
             return {}
+        seen = self._window((min(self.dates), max(self.dates)))
+        boosts = self._taste_boosts(taste, seen)
+        if boosts is None:
+            return {}
+        return {pid: float(boosts[seen.position[pid]]) for pid in paper_ids}
+
+    def _taste_boosts(self, taste: Taste | None, seen: _Window) -> np.ndarray | None:
+        """taste_boosts for every paper of the window, in its order (None without ratings)."""
+        if taste is None or taste.ratings == 0 or not taste.terms:
+            return None
         weight = TASTE_WEIGHT * taste.ratings / (taste.ratings + TASTE_HALF_RATINGS)
-        affinities = self.vectors.affinities(taste.terms).tolist()  # floats: fast to index
-        row = self.vectors.row
-        return {
-            pid: weight * max(-1.0, min(1.0, affinities[row[pid]] / AFFINITY_FULL))
-            for pid in paper_ids
-        }
+        affinities = self.vectors.affinities(taste.terms)[seen.rows(self.vectors)]
+        return weight * np.clip(affinities / AFFINITY_FULL, -1.0, 1.0)
+
+    def _follows(self, reader: Reader, seen: _Window) -> dict[int, str]:
+        """The papers of the window by a followed name, each with that name."""
+        follow_of: dict[int, str] = {}
+        for names, index in (
+            (reader.authors, self.by_author),
+            (reader.organizations, self.by_organization),
+        ):
+            for name in names:
+                for pid in index.get(normalize_name(name), ()):
+                    # The first followed name the reader listed names the paper.
+                    if pid in seen.position and pid not in follow_of:
+                        follow_of[pid] = name
+        return follow_of
 
     def liked_like(self, taste: Taste, paper_ids: Sequence[int]) -> dict[int, str]:
         """For each paper close enough to one the reader liked, that liked paper's title."""
@@ -224,33 +244,7 @@ class RankingPool:
         share it: thousands do, since a window is a period in a time zone."""
         found = self._windows.get(window)
         if found is None:
-            first, last = window
-            by_topic: dict[int, list[tuple[int, float]]] = {}
-            for topic_id, days in self.by_topic.items():
-                papers = [
-                    item for day, items in days.items() if first <= day <= last for item in items
-                ]
-                if papers:
-                    by_topic[topic_id] = papers
-            found = self._windows[window] = _Window(
-                any(first <= day <= last for day in self.dates), by_topic, {}
-            )
-        return found
-
-    def _keyword_in_window(
-        self, keyword: str, window: tuple[date, date]
-    ) -> list[tuple[int, float]]:
-        """The papers in the window matching `keyword`, each with the relevance it gives."""
-        seen = self._window(window).keywords
-        found = seen.get(keyword)
-        if found is None:
-            first, last = window
-            in_title, anywhere = self.keyword_hits(keyword)
-            found = seen[keyword] = [
-                (pid, KEYWORD_TITLE_RELEVANCE if pid in in_title else KEYWORD_RELEVANCE)
-                for pid in anywhere
-                if first <= self.by_id[pid].featured_on <= last
-            ]
+            found = self._windows[window] = _Window(self, *window)
         return found
 
     def select(
@@ -266,72 +260,85 @@ class RankingPool:
         reader was already sent never comes again; hidden papers never come at all.
         """
         seen = self._window(window)
-        if not seen.featured:
+        if not seen.ids:
             return Selection((), SKIP_NOTHING_FEATURED)
-        first, last = window
-        best_topic: dict[int, tuple[float, int]] = {}
+        # Every paper of the window scored at once, in arrays: a reader's topics and
+        # keywords often match hundreds of them, and a digest holds ten or twenty.
+        best = np.full(len(seen.ids), -1.0)
         for topic_id in reader.topics:
-            for pid, score in seen.by_topic.get(topic_id, ()):
-                if score > best_topic.get(pid, _NO_TOPIC)[0]:
-                    best_topic[pid] = (score, topic_id)
-        keyword_of: dict[int, tuple[str | None, float]] = {}
+            np.maximum(best, seen.topic_array(topic_id), out=best)
+        in_topics = best > -1.0
+        relevance = np.where(in_topics, best, 0.0)
+        matched = in_topics.copy()
         for keyword in reader.keywords:
-            for pid, weight in self._keyword_in_window(keyword, window):
-                # The first keyword found in the title wins, else the first found at all.
-                if weight > keyword_of.get(pid, ("", 0.0))[1]:
-                    keyword_of[pid] = (keyword.strip(), weight)
-        follow_of: dict[int, str] = {}
-        for names, index in (
-            (reader.authors, self.by_author),
-            (reader.organizations, self.by_organization),
-        ):
-            for name in names:
-                for pid in index.get(normalize_name(name), ()):
-                    # The first followed name the reader listed names the paper.
-                    if first <= self.by_id[pid].featured_on <= last and pid not in follow_of:
-                        follow_of[pid] = name
-        matched = best_topic.keys() | keyword_of.keys() | follow_of.keys()
-        if not matched:
+            weights = seen.keyword_array(keyword)
+            np.maximum(relevance, weights, out=relevance)
+            matched |= weights > 0.0
+        follow_of = self._follows(reader, seen)
+        followed = np.zeros(len(seen.ids), dtype=bool)
+        followed[[seen.position[pid] for pid in follow_of]] = True
+        matched |= followed
+        if not matched.any():
             return Selection((), _no_match(reader))
-        fresh = [pid for pid in matched if pid not in already_sent] if already_sent else matched
-        if not fresh:
-            return Selection((), SKIP_ALL_SENT)
-        boosts = self.taste_boosts(reader.taste, fresh)
-        # Only the sort key of every candidate: the rest of a Ranked is built for the chosen.
-        trending, pinned = self.weighted_trending, self.pinned
-        keys: list[_Key] = []
-        for pid in fresh:
-            topic = best_topic.get(pid)
-            relevance = max(topic[0] if topic else 0.0, keyword_of.get(pid, _NO_KEYWORD)[1])
-            score = RELEVANCE_WEIGHT * relevance + trending[pid]
-            if boosts:
-                score += boosts[pid]
-            keys.append(
-                (pid in pinned and topic is not None, pid in follow_of, round(score, 6), -pid)
-            )
-
-        def group(key: _Key) -> int:
-            topic = best_topic.get(-key[3])
-            if topic is not None:
-                return topic[1]
-            return FOLLOW_GROUP if key[1] else KEYWORD_GROUP
-
+        fresh = matched
+        sent = [seen.position[pid] for pid in already_sent if pid in seen.position]
+        if sent:
+            fresh = matched.copy()
+            fresh[sent] = False
+            if not fresh.any():
+                return Selection((), SKIP_ALL_SENT)
+        score = RELEVANCE_WEIGHT * relevance + seen.trending
+        boosts = self._taste_boosts(reader.taste, seen)
+        if boosts is not None:
+            score += boosts
+        first_pinned = seen.pinned & in_topics
+        positions = np.flatnonzero(fresh)
+        topical, pinned, followed = (
+            in_topics[positions],
+            first_pinned[positions],
+            followed[positions],
+        )
+        # Each candidate's diversity group: the reader's topic it scores best in (the first
+        # listed on a tie, as argmax does), else followed or keyword-only.
+        groups = np.where(followed, FOLLOW_GROUP, KEYWORD_GROUP)
+        if reader.topics:
+            tags = np.vstack([seen.topic_array(t)[positions] for t in reader.topics])
+            best_topic = np.asarray(list(reader.topics))[tags.argmax(axis=0)]
+            groups = np.where(topical, best_topic, groups)
+        ids = seen.id_array[positions]
+        scores = score[positions]
+        # Pinned first, then followed, then by score, ties to the older paper.
+        order = np.lexsort((ids, -scores, ~followed, ~pinned))
+        walk = _diversify(
+            _in_order(
+                pinned[order].tolist(),
+                followed[order].tolist(),
+                scores[order].tolist(),
+                ids[order].tolist(),
+                groups[order].tolist(),
+            ),
+            reader.max_papers,
+            Counter(groups.tolist()),
+        )
         chosen = []
-        for key in _diversify(keys, reader.max_papers, group):
+        for key, group in walk:
             pid = -key[3]
-            topic = best_topic.get(pid)
-            found = keyword_of.get(pid)
             chosen.append(
                 Ranked(
                     *key,
-                    group=group(key),
-                    topic_id=None if topic is None else topic[1],
-                    keyword=None if found is None else found[0],
+                    group=group,
+                    topic_id=group if in_topics[seen.position[pid]] else None,
+                    keyword=seen.first_keyword(reader.keywords, pid),
                     follow=follow_of.get(pid),
                 )
             )
+        moved_by = (
+            {}
+            if boosts is None
+            else {c.paper_id: float(boosts[seen.position[c.paper_id]]) for c in chosen}
+        )
         # Only the picks the taste moved say which liked paper they are like.
-        moved = [c.paper_id for c in chosen if boosts.get(c.paper_id, 0.0) >= TASTE_REASON_BOOST]
+        moved = [pid for pid, boost in moved_by.items() if boost >= TASTE_REASON_BOOST]
         liked = self.liked_like(reader.taste, moved) if reader.taste and moved else {}
         return Selection(
             tuple(
@@ -419,39 +426,130 @@ class Ranked(NamedTuple):
         return -self.neg_paper_id
 
 
-_NO_TOPIC = (-1.0, 0)
-_NO_KEYWORD = (None, 0.0)
+class _Window:
+    """The visible papers featured in one window of dates, in arrays for scoring: the
+    weighted trending, editors' picks, and (built when a reader first asks) each topic's
+    tag scores and each keyword's relevance."""
 
+    def __init__(self, pool: RankingPool, first: date, last: date):
+        self.pool = pool
+        self.ids = [pid for pid, c in pool.by_id.items() if first <= c.featured_on <= last]
+        self.position = {pid: n for n, pid in enumerate(self.ids)}
+        self.id_array = np.array(self.ids, dtype=np.int64)
+        # The products the ranking adds, so that scores come out as they would one by one.
+        self.trending = np.array([pool.trending[pid] for pid in self.ids]) * TRENDING_WEIGHT
+        self.pinned = np.array([pool.by_id[pid].pinned for pid in self.ids], dtype=bool)
+        self._topics: dict[int, np.ndarray] = {}
+        self._keywords: dict[str, tuple[dict[int, float], np.ndarray]] = {}
+        self._rows: np.ndarray | None = None
 
-class _Window(NamedTuple):
-    featured: bool  # whether any candidate was featured in it
-    by_topic: dict[int, list[tuple[int, float]]]  # topic id -> (paper id, tag score)
-    keywords: dict[str, list[tuple[int, float]]]  # keyword -> (paper id, relevance)
+    def _array(self, values: Mapping[int, float], missing: float) -> np.ndarray:
+        array = np.full(len(self.ids), missing)
+        array[[self.position[pid] for pid in values]] = list(values.values())
+        return array
+
+    def topic_array(self, topic_id: int) -> np.ndarray:
+        """Each paper's tag score in this topic, -1 where it has none."""
+        if topic_id not in self._topics:
+            scores = {
+                pid: score
+                for papers in self.pool.by_topic.get(topic_id, {}).values()
+                for pid, score in papers
+                if pid in self.position
+            }
+            self._topics[topic_id] = self._array(scores, -1.0)
+        return self._topics[topic_id]
+
+    def _keyword(self, keyword: str) -> tuple[dict[int, float], np.ndarray]:
+        if keyword not in self._keywords:
+            in_title, anywhere = self.pool.keyword_hits(keyword)
+            weights = {
+                pid: KEYWORD_TITLE_RELEVANCE if pid in in_title else KEYWORD_RELEVANCE
+                for pid in anywhere
+                if pid in self.position
+            }
+            self._keywords[keyword] = (weights, self._array(weights, 0.0))
+        return self._keywords[keyword]
+
+    def keyword_array(self, keyword: str) -> np.ndarray:
+        """The relevance a match of `keyword` gives each paper, 0 where it does not."""
+        return self._keyword(keyword)[1]
+
+    def first_keyword(self, keywords: Sequence[str], pid: int) -> str | None:
+        """The keyword that matched the paper: the first found in its title, else the first
+        found at all."""
+        found, weight = None, 0.0
+        for keyword in keywords:
+            this = self._keyword(keyword)[0].get(pid, 0.0)
+            if this > weight:
+                found, weight = keyword.strip(), this
+        return found
+
+    def rows(self, vectors: PaperVectors) -> np.ndarray:
+        """The papers' rows in the pool's TF-IDF matrix."""
+        if self._rows is None:
+            self._rows = np.array([vectors.row[pid] for pid in self.ids], dtype=np.intp)
+        return self._rows
 
 
 _Key = tuple[bool, bool, float, int]  # the fields of Ranked that decide the order
 
 
-def _diversify(keys: list[_Key], limit: int, group: Callable[[_Key], int]) -> list[_Key]:
+def _in_order(
+    pinned: list[bool], followed: list[bool], scores: list[float], ids: list[int], groups: list[int]
+) -> Iterator[tuple[_Key, int]]:
+    """Each candidate's sort key and group, best first, from lists sorted by pinned,
+    followed, unrounded score and id. Rounding to six places can make neighbours equal;
+    such a run is put in id order, as the rounded keys sort."""
+    count, start = len(ids), 0
+    while start < count:
+        rounded = round(scores[start], 6)
+        end = start + 1
+        while (
+            end < count
+            and pinned[end] == pinned[start]
+            and followed[end] == followed[start]
+            and round(scores[end], 6) == rounded
+        ):
+            end += 1
+        run = (
+            range(start, end)
+            if end == start + 1
+            else sorted(range(start, end), key=ids.__getitem__)
+        )
+        for n in run:
+            yield (pinned[n], followed[n], rounded, -ids[n]), groups[n]
+        start = end
+
+
+def _diversify(
+    ranked: Iterable[tuple[_Key, int]], limit: int, left: Counter[int]
+) -> list[tuple[_Key, int]]:
     """Best first, pinned and then followed before all; no topic takes over half the slots
     while others wait, but pinned and followed papers are never held back for it.
 
-    Works on the sort keys alone (the first four fields of Ranked): a reader of one topic
-    walks every candidate, so the rest of a Ranked is built only for the chosen."""
-    keys.sort(reverse=True)
+    `ranked` gives (sort key, group) best first, `left` how many of each group it holds:
+    once every group still to come is full and enough papers wait, the rest could only
+    wait behind them, so the walk stops there (a reader of one topic would otherwise walk
+    every paper of the week)."""
     per_group = max(1, limit // 2)
-    chosen: list[_Key] = []
-    deferred: list[_Key] = []
+    chosen: list[tuple[_Key, int]] = []
+    deferred: list[tuple[_Key, int]] = []
     counts: Counter[int] = Counter()
-    for key in keys:
+    for key, group in ranked:
         if len(chosen) == limit:
             break
-        item_group = group(key)
-        if counts[item_group] >= per_group and not (key[0] or key[1]):
-            deferred.append(key)
+        left[group] -= 1
+        if counts[group] >= per_group and not (key[0] or key[1]):
+            deferred.append((key, group))
+            # Pinned and followed papers come first, so none is still to come here.
+            if len(deferred) >= limit - len(chosen) and all(
+                counts[g] >= per_group for g, n in left.items() if n
+            ):
+                break
             continue
-        chosen.append(key)
-        counts[item_group] += 1
+        chosen.append((key, group))
+        counts[group] += 1
     # Other topics ran out: the deferred papers fill what is left, best first.
     chosen.extend(deferred[: limit - len(chosen)])
     return sorted(chosen, reverse=True)
