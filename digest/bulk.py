@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.options import Options
+
+T = TypeVar("T")
 
 BATCH = 5_000  # rows; on SQLite also at most its variable limit
 
@@ -40,38 +43,100 @@ def bulk_insert_rows(objs: Sequence[models.Model], *, ignore_conflicts: bool = F
     if not objs:
         return []
     meta = objs[0]._meta
-    connection = _connection(objs[0])
+    fields = _columns(meta)
+    rows = [[field.pre_save(obj, add=True) for field in fields] for obj in objs]
+    inserted = insert_rows(
+        type(objs[0]), [f.name for f in fields], rows, ignore_conflicts=ignore_conflicts
+    )
+    if not ignore_conflicts:
+        alias = _connection(type(objs[0])).alias
+        # Both databases return the ids in the order the rows were given.
+        for obj, pk in zip(objs, inserted, strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = alias
+    return inserted
+
+
+def insert_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> list[int]:
+    """INSERT rows given as plain values, in the order of `fields` (every column but the
+    auto primary key); returns the new primary keys, in order (with `ignore_conflicts`,
+    of the rows actually inserted).
+
+    For the hot paths that would otherwise build a model instance per row only to read its
+    values back: a digest's papers, a paper's topics.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    columns = [_concrete(meta.get_field(name)) for name in fields]
+    if sorted(f.name for f in columns) != sorted(f.name for f in _columns(meta)):
+        raise ValueError(f"insert_rows needs every column of {meta.label} but the primary key")
+    connection = _connection(model)
     quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if field is not meta.pk]
-    columns = ", ".join(quote(field.column) for field in fields)
+    names = ", ".join(quote(field.column) for field in columns)
+    prepare = [_preparer(field, connection) for field in columns]
     inserted: list[int] = []
     with connection.cursor() as cursor:
-        for batch in _batches(connection, objs, len(fields)):
-            rows = [
-                [
-                    field.get_db_prep_save(field.pre_save(obj, add=True), connection)
-                    for field in fields
-                ]
-                for obj in batch
+        for batch in _batches(connection, rows, len(columns)):
+            values = [
+                [to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in batch
             ]
-            source, params = _rows_source(connection, fields, rows)
+            source, params = _rows_source(connection, columns, values)
             # "WHERE true" lets SQLite tell the upsert clause from a join condition.
             conflict = " WHERE true ON CONFLICT DO NOTHING" if ignore_conflicts else ""
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM {source}"
+                f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM {source}"
                 f"{conflict} RETURNING {quote(meta.pk.column)}",
                 params,
             )
-            returned = [pk for (pk,) in cursor.fetchall()]
-            inserted.extend(returned)
-            if ignore_conflicts:
-                continue
-            # Both databases return the ids in the order the rows were given.
-            for obj, pk in zip(batch, returned, strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = connection.alias
+            inserted.extend(pk for (pk,) in cursor.fetchall())
     return inserted
+
+
+# Values of these types go to the database as they are for fields of these internal types:
+# what get_db_prep_save would return for them, at a fraction of a microsecond instead of one
+# or two (a digest's papers and a day's topics are thousands of values).
+_AS_IS: dict[str, type] = {
+    "AutoField": int,
+    "BigAutoField": int,
+    "SmallAutoField": int,
+    "IntegerField": int,
+    "BigIntegerField": int,
+    "SmallIntegerField": int,
+    "PositiveIntegerField": int,
+    "PositiveBigIntegerField": int,
+    "PositiveSmallIntegerField": int,
+    "FloatField": float,
+    "BooleanField": bool,
+    "CharField": str,
+    "TextField": str,
+    "SlugField": str,
+}
+
+
+def _preparer(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[[Any], Any]:
+    """A function giving a value of this field as the database takes it."""
+    target = getattr(field, "target_field", field)  # a foreign key's is the key it holds
+    as_is = _AS_IS.get(target.get_internal_type())
+    prep = field.get_db_prep_save
+
+    def prepare(value: Any) -> Any:
+        if value is None or type(value) is as_is:
+            return value
+        return prep(value, connection)
+
+    return prepare
+
+
+def _columns(meta: Options) -> list[models.Field]:
+    return [field for field in meta.concrete_fields if field is not meta.pk]
 
 
 def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
@@ -79,7 +144,7 @@ def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int
     if not objs or not fields:
         return 0
     meta = objs[0]._meta
-    connection = _connection(objs[0])
+    connection = _connection(type(objs[0]))
     quote = connection.ops.quote_name
     columns = [meta.pk, *(_concrete(meta.get_field(name)) for name in fields)]
     assignments = ", ".join(
@@ -149,13 +214,11 @@ def _concrete(field: object) -> models.Field:
     return field
 
 
-def _connection(obj: models.Model) -> BaseDatabaseWrapper:
-    return connections[router.db_for_write(type(obj))]
+def _connection(model: type[models.Model]) -> BaseDatabaseWrapper:
+    return connections[router.db_for_write(model)]
 
 
-def _batches(
-    connection: BaseDatabaseWrapper, objs: Sequence[models.Model], width: int
-) -> list[Sequence[models.Model]]:
+def _batches(connection: BaseDatabaseWrapper, objs: Sequence[T], width: int) -> list[Sequence[T]]:
     size = BATCH
     if connection.vendor == "sqlite":
         # Django assumes SQLite's old limit of 999 variables; ask the library for the real

@@ -46,7 +46,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from digest.bulk import bulk_insert_rows, bulk_update_rows
+from digest.bulk import bulk_update_rows, insert_rows
 from digest.mailing import throttle
 from digest.mailing.messages import delivery_period, digest_message
 from digest.mailing.pool import Item, items_from_papers, pool_for
@@ -57,6 +57,8 @@ from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
 
+# The columns of a chosen paper, as _choose writes them.
+_PAPER_ROW = ("delivery", "paper", "subscriber", "position", "reason")
 TRANSIENT = "transient"
 PERMANENT = "permanent"
 
@@ -213,7 +215,7 @@ class _Batch:
         tastes = profiles.tastes_for(subscriber_ids)
         ready: list[tuple[Delivery, Reader, list[Item]]] = []
         skipped: list[Delivery] = []
-        new_rows: list[DeliveryPaper] = []
+        new_rows: list[tuple[int, int, int, int, str]] = []
         for delivery in self.deliveries:
             subscriber = delivery.subscriber
             # Re-checked at send time: an unsubscribe, bounce or complaint since planning wins.
@@ -243,13 +245,7 @@ class _Batch:
                     continue
                 picks = [(pick.paper_id, pick.reason) for pick in selection.picks]
                 new_rows.extend(
-                    DeliveryPaper(
-                        delivery_id=delivery.pk,
-                        paper_id=paper_id,
-                        subscriber_id=subscriber.pk,
-                        position=n,
-                        reason=reason,
-                    )
+                    (delivery.pk, paper_id, subscriber.pk, n, reason)
                     for n, (paper_id, reason) in enumerate(picks, 1)
                 )
             items = [
@@ -263,11 +259,13 @@ class _Batch:
         return self._store(ready, new_rows)
 
     def _store(
-        self, ready: list[tuple[Delivery, Reader, list[Item]]], rows: list[DeliveryPaper]
+        self,
+        ready: list[tuple[Delivery, Reader, list[Item]]],
+        rows: list[tuple[int, int, int, int, str]],
     ) -> list[tuple[Delivery, Reader, list[Item]]]:
         try:
             with transaction.atomic():
-                bulk_insert_rows(rows)
+                insert_rows(DeliveryPaper, _PAPER_ROW, rows)
         except IntegrityError:
             # Another digest of one of these people took a paper meanwhile (two periods
             # racing): choose again for all of them on the next attempt.

@@ -46,7 +46,7 @@ import numpy as np
 from django.db import transaction
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from digest.bulk import bulk_insert_rows
+from digest.bulk import insert_rows
 from digest.models import Paper, PaperTopic, Topic
 from digest.papers import topic_model
 from digest.papers.topic_model import LinearTagger, PaperFeatures, TopicWeights
@@ -318,8 +318,9 @@ def _write_auto_assignments(
         paper_id__in=paper_ids, topic_id__in=topic_ids
     ).values_list("paper_id", "topic_id")
     keep_out.update(removed)
+    auto = PaperTopic.Source.AUTO.value
     rows = [
-        PaperTopic(paper_id=paper.pk, topic_id=topic_id, score=score, source=PaperTopic.Source.AUTO)
+        (paper.pk, topic_id, score, auto)
         for paper, found in zip(papers, scores, strict=True)
         for topic_id, score in found.items()
         if (paper.pk, topic_id) not in keep_out
@@ -328,7 +329,7 @@ def _write_auto_assignments(
         PaperTopic.objects.filter(
             paper_id__in=paper_ids, topic_id__in=topic_ids, source=PaperTopic.Source.AUTO
         ).delete()
-        bulk_insert_rows(rows)
+        insert_rows(PaperTopic, ("paper", "topic", "score", "source"), rows)
     return len(rows)
 
 

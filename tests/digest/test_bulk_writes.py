@@ -1,4 +1,5 @@
-"""bulk_insert_rows and bulk_update_rows write what Django's bulk methods would, faster."""
+"""bulk_insert_rows, insert_rows and bulk_update_rows write what Django's bulk methods would,
+faster."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from django.db import connection
 
-from digest.bulk import bulk_insert_rows, bulk_update_rows
-from digest.models import Paper
+from digest.bulk import bulk_insert_rows, bulk_update_rows, insert_rows
+from digest.models import Paper, PaperTopic, Topic
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,24 @@ def test_text_with_a_nul_is_written_exactly_on_sqlite():
 
     stored = Paper.objects.get(pk=first.pk)
     assert (stored.title, stored.abstract) == ("A\x00B", "before\x00after")
+
+
+def test_plain_rows_are_stored_as_the_orm_would_store_them_whatever_their_python_types():
+    first, second = paper(1), paper(2)
+    topic = Topic.objects.create(name="Agents", slug="agents")
+    # Plain values go as they are; an enum member, a string for a number and an int for a
+    # float go through the field's own conversion.
+    rows = [
+        (first.pk, topic.pk, 0.75, "auto"),
+        (str(second.pk), topic.pk, 1, PaperTopic.Source.EDITOR),
+    ]
+
+    ids = insert_rows(PaperTopic, ("paper", "topic", "score", "source"), rows)
+
+    stored = {t.pk: (t.paper_id, t.score, t.source) for t in PaperTopic.objects.all()}
+    assert stored == {ids[0]: (first.pk, 0.75, "auto"), ids[1]: (second.pk, 1.0, "editor")}
+
+
+def test_plain_rows_must_name_every_column():
+    with pytest.raises(ValueError, match="every column"):
+        insert_rows(PaperTopic, ("paper", "topic"), [(1, 1)])

@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from digest.bulk import bulk_insert_rows, bulk_update_rows
+from digest.bulk import bulk_insert_rows, bulk_update_rows, insert_rows
 from digest.models import Paper, PaperSnapshot
 from digest.papers.ingestion.records import (
     ARXIV_ATOM,
@@ -279,13 +279,10 @@ def _write(outcomes: list[_Outcome], now: datetime) -> None:
         for outcome in changed:
             outcome.paper.updated_at = now
         bulk_update_rows([o.paper for o in changed], fields)
-    bulk_insert_rows(
-        [
-            PaperSnapshot(paper_id=o.paper.pk, taken_at=taken_at, upvotes=upvotes)
-            for o in papers.values()
-            if o.snapshot
-            for taken_at, upvotes in [o.snapshot]
-        ]
+    insert_rows(
+        PaperSnapshot,
+        ("paper", "taken_at", "upvotes"),
+        [(o.paper.pk, *o.snapshot) for o in papers.values() if o.snapshot],
     )
     retag = [o.paper for o in papers.values() if o.retag]
     tag_papers(retag)
