@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 # `timezone` is a Subscriber field: importing `now` keeps the class body unambiguous.
 from django.utils.timezone import now
@@ -35,6 +36,26 @@ def email_hash(email: str) -> str:
 
 def site_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
+
+
+def token_path(viewname: str, token: str) -> str:
+    """reverse(viewname, args=[token]) for our tokens, which are URL-safe as they are.
+
+    The view's path is resolved once (per URLconf and script prefix) and the token put in
+    its place: reverse() costs more than signing, and every digest has four such links.
+    """
+    template = _token_path(viewname, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
+    return template.replace(_TOKEN_SLOT, token)
+
+
+_TOKEN_SLOT = "TOKEN-SLOT"
+
+
+@lru_cache(maxsize=64)
+def _token_path(viewname: str, root: str, urlconf: str | None, prefix: str) -> str:
+    path = reverse(viewname, args=[_TOKEN_SLOT], urlconf=urlconf)
+    assert path.count(_TOKEN_SLOT) == 1, path
+    return path
 
 
 class SubscriberStatus(models.TextChoices):
@@ -151,7 +172,7 @@ class Subscriber(models.Model):
         return tokens.make_token(salt, self.pk, self.email)
 
     def confirm_url(self) -> str:
-        return site_url(reverse("subscriptions:confirm", args=[self.token(tokens.SALT_CONFIRM)]))
+        return site_url(token_path("subscriptions:confirm", self.token(tokens.SALT_CONFIRM)))
 
     def preferences_url(self) -> str:
         return site_url(self.preferences_path())
@@ -162,14 +183,14 @@ class Subscriber(models.Model):
     def personal_feed_url(self) -> str:
         """This reader's digests as an Atom feed: as private as the digests themselves."""
         token = self.token(tokens.SALT_PERSONAL_FEED)
-        return site_url(reverse("digest:personal_feed", args=[token]))
+        return site_url(token_path("digest:personal_feed", token))
 
     # Pages link with paths, emails with absolute URLs (SITE_URL).
     def preferences_path(self) -> str:
-        return reverse("subscriptions:preferences", args=[self.token(tokens.SALT_PREFERENCES)])
+        return token_path("subscriptions:preferences", self.token(tokens.SALT_PREFERENCES))
 
     def unsubscribe_path(self) -> str:
-        return reverse("subscriptions:unsubscribe", args=[self.token(tokens.SALT_UNSUBSCRIBE)])
+        return token_path("subscriptions:unsubscribe", self.token(tokens.SALT_UNSUBSCRIBE))
 
     # --- state -------------------------------------------------------------------------------
     @property

@@ -19,11 +19,14 @@ Two carry a timestamp for another reason:
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from django.core import signing
+from django.utils.encoding import force_bytes
 
 SALT_CONFIRM = "subscriptions.confirm"
 SALT_PREFERENCES = "subscriptions.preferences"
@@ -48,6 +51,31 @@ _TIMESTAMPED = (SALT_CONFIRM, SALT_UNSUBSCRIBE)
 _FINGERPRINT_CHARS = 16
 
 
+# Django's signers, with the HMAC key they derive from the salt and the secret derived once
+# per salt instead of on every call: a digest signs twenty-odd links, and the derivation
+# was half the cost of each. Tokens are read back by Django's own signers, so a difference
+# could not go unnoticed (and a test compares the two).
+class Signer(signing.Signer):
+    def signature(self, value: str | bytes, key: str | bytes | None = None) -> str:
+        return _signature(self.salt, key or self.key, self.algorithm, value)
+
+
+class TimestampSigner(signing.TimestampSigner):
+    def signature(self, value: str | bytes, key: str | bytes | None = None) -> str:
+        return _signature(self.salt, key or self.key, self.algorithm, value)
+
+
+def _signature(salt: str | bytes, secret: str | bytes, algorithm: str, value: str | bytes) -> str:
+    derived = _derived_key(force_bytes(salt) + b"signer", secret, algorithm)
+    return signing.b64_encode(hmac.digest(derived, force_bytes(value), algorithm)).decode()
+
+
+@lru_cache(maxsize=32)
+def _derived_key(salt: bytes, secret: str | bytes, algorithm: str) -> bytes:
+    # As django.utils.crypto.salted_hmac derives it: hash(salt + secret).
+    return hashlib.new(algorithm, salt + force_bytes(secret)).digest()
+
+
 class TokenExpired(Exception):
     """The signature is good but the token is older than its purpose allows."""
 
@@ -69,8 +97,8 @@ def fingerprint(email: str) -> str:
 def make_token(salt: str, pk: int, email: str) -> str:
     value = f"{pk}.{fingerprint(email)}"
     if salt in _TIMESTAMPED:
-        return signing.TimestampSigner(salt=salt).sign(value)
-    return signing.Signer(salt=salt).sign(value)
+        return TimestampSigner(salt=salt).sign(value)
+    return Signer(salt=salt).sign(value)
 
 
 def read_token(salt: str, token: str) -> TokenSubject:
@@ -116,7 +144,7 @@ def read_unsubscribe_token(token: str) -> tuple[TokenSubject, datetime | None]:
 def make_view_token(delivery_id: int, email: str) -> str:
     """The digest's "view in browser" link: that digest, for the address it went to."""
     value = f"{delivery_id}.{fingerprint(email)}"
-    return signing.TimestampSigner(salt=SALT_VIEW_IN_BROWSER).sign(value)
+    return TimestampSigner(salt=SALT_VIEW_IN_BROWSER).sign(value)
 
 
 def read_view_token(token: str) -> TokenSubject:
@@ -140,7 +168,7 @@ def make_feedback_tokens(pk: int, email: str, paper_ids: Iterable[int]) -> dict[
     The choice ("more" or "less") is in the link's path, outside the signature: one token
     serves both links, and a reader may change their mind on the page it opens.
     """
-    signer = signing.Signer(salt=SALT_FEEDBACK)
+    signer = Signer(salt=SALT_FEEDBACK)
     prefix = f"{pk}.{fingerprint(email)}"
     return {paper_id: signer.sign(f"{prefix}.{paper_id}") for paper_id in paper_ids}
 

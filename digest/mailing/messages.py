@@ -15,21 +15,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from email.message import Message
 from email.policy import Compat32
 from email.utils import make_msgid
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from digest.mailing.periods import Period
 from digest.mailing.pool import Item, items_from_papers, reader_for
 from digest.mailing.rendering import render_email
 from digest.mailing.selection import Reader
 from digest.models import Delivery, DeliveryPaper
-from subscriptions.models import Subscriber
-from subscriptions.tokens import make_feedback_tokens, make_view_token
+from subscriptions.models import Subscriber, token_path
+from subscriptions.tokens import Signer, make_feedback_tokens, make_view_token
 
 # RFC 5322 2.1.1: a line MUST be at most 998 characters, SHOULD be at most 78.
 MAX_LINE = 998
@@ -149,7 +149,7 @@ def view_token(delivery_id: int, email: str) -> str:
 
 
 def view_url(delivery_id: int, email: str) -> str:
-    return settings.SITE_URL + reverse("digest:view", args=[view_token(delivery_id, email)])
+    return settings.SITE_URL + token_path("digest:view", view_token(delivery_id, email))
 
 
 def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -157,9 +157,9 @@ def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int
     if subscriber.pk is None:
         return {}  # a preview for a topic, with nobody to learn from
     signed = make_feedback_tokens(subscriber.pk, subscriber.email, paper_ids)
-    # One reverse() per message, not two per paper: it costs more than the signing. The
+    # One reverse() per process, not two per paper: it costs more than the signing. The
     # choice goes in first: a signature could contain "CHOICE", but "more" no "TOKEN".
-    path = reverse("digest:feedback", args=["TOKEN", "CHOICE"])
+    path = _feedback_path(settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
     return {
         paper_id: {
             choice: settings.SITE_URL + path.replace("CHOICE", choice).replace("TOKEN", token)
@@ -167,6 +167,11 @@ def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int
         }
         for paper_id, token in signed.items()
     }
+
+
+@lru_cache(maxsize=8)
+def _feedback_path(root: str, urlconf: str | None, prefix: str) -> str:
+    return reverse("digest:feedback", args=["TOKEN", "CHOICE"], urlconf=urlconf)
 
 
 def digest_context(
@@ -215,7 +220,7 @@ def message_id_for(delivery_id: int | None, host: str) -> str:
     """
     if delivery_id is None:
         return make_msgid(idstring="digest.preview", domain=host)
-    signature = signing.Signer(salt="digest.message-id").signature(str(delivery_id))[:16]
+    signature = Signer(salt="digest.message-id").signature(str(delivery_id))[:16]
     return f"<digest.{delivery_id}.{signature}@{host}>"
 
 

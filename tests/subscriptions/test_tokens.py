@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core import signing
 from django.utils import timezone
 
 from subscriptions import tokens
@@ -78,3 +79,16 @@ def test_tokens_survive_key_rotation_with_fallbacks(settings):
     settings.SECRET_KEY = "a-different-secret-key-for-this-test-only-0123456789"
 
     assert tokens.read_token(tokens.SALT_UNSUBSCRIBE, token).pk == 1
+
+
+@pytest.mark.parametrize("salt", SALTS)
+@pytest.mark.parametrize("value", ["42.0123456789abcdef", "7.fedcba9876543210.1234", "é€ 𝛑"])
+def test_our_signers_sign_exactly_as_djangos(salt, value, settings):
+    for secret in ("first-secret-key-for-this-test", "another one, after a rotation"):
+        settings.SECRET_KEY = secret
+
+        assert tokens.Signer(salt=salt).sign(value) == signing.Signer(salt=salt).sign(value)
+        ours = tokens.TimestampSigner(salt=salt)
+        theirs = signing.TimestampSigner(salt=salt)
+        assert ours.signature(value) == theirs.signature(value)
+        assert theirs.unsign(ours.sign(value)) == value
