@@ -21,6 +21,7 @@ from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import EmailMultiAlternatives
 
 from digest.mailing import dispatch, messages, planning
+from digest.mailing import mime
 from digest.mailing.mime import message_bytes
 from digest.mailing.periods import Period
 from digest.mailing.pool import Item, forget_pools
@@ -218,3 +219,26 @@ def test_a_real_smtp_server_receives_what_django_would_have_sent():
     [received] = inbox.received
     assert_same_message(as_before(message), received)
     assert strictly_parsed(received)["To"] == "bob@example.com"
+
+
+SUBJECTS = [
+    "12 trending papers in Agents, Retrieval and RAG — Nov 26",
+    "1 trending paper by «Núñez» — Nov 26",
+    "20 trending papers matching “diffusion”, “agents” +3 more — week of Nov 23",
+    "Ελληνικά και 日本語のタイトル " * 4,
+    "emoji 🧪🔬 at the end of a long line of words that needs folding 🧪🔬🧪",
+    "ü" * 200,
+    "a" * 70 + "é",
+    "—",
+]
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+@pytest.mark.parametrize("linesep", ["\r\n", "\n"])
+def test_a_non_ascii_subject_is_encoded_and_folded_as_django_would(subject, linesep):
+    message = messages.Email(subject, "Body", "from@example.com", ["to@example.com"])
+    # Django's own bytes for the same header, through the same policy.
+    expected = as_before(message, linesep).split(linesep.encode() + b"From: ")[0]
+    expected = expected[expected.index(b"Subject: ") :] + linesep.encode()
+
+    assert mime._fold("Subject", subject, linesep) == expected
