@@ -28,7 +28,7 @@ from digest.papers.ingestion.records import (
     shorten,
 )
 from digest.papers.ingestion.text import normalize_title
-from digest.papers.topics import tag_papers
+from digest.papers.topics import Tagger, active_topic_texts, tag_papers
 
 CHUNK = 1_000
 LOOKUP_BATCH = 5_000
@@ -83,17 +83,33 @@ def store(result: ParseResult, *, label: str = "", now: datetime | None = None) 
     now = now or timezone.now()
     report = IngestReport(source=result.source, label=label, rejections=list(result.rejections))
     records = result.records
+    tagger = _LazyTagger()
     for start in range(0, len(records), CHUNK):
-        _store_chunk(records[start : start + CHUNK], report, now)
+        _store_chunk(records[start : start + CHUNK], report, now, tagger)
     return report
 
 
-def _store_chunk(records: Sequence[PaperRecord], report: IngestReport, now: datetime) -> None:
+class _LazyTagger:
+    """The active topics' tagger, made when a first paper needs tagging and kept for the
+    rest of the ingest (an unchanged feed needs none)."""
+
+    def __init__(self) -> None:
+        self._tagger: Tagger | None = None
+
+    def get(self) -> Tagger:
+        if self._tagger is None:
+            self._tagger = Tagger(active_topic_texts())
+        return self._tagger
+
+
+def _store_chunk(
+    records: Sequence[PaperRecord], report: IngestReport, now: datetime, tagger: _LazyTagger
+) -> None:
     for attempt in range(2):
         try:
             with transaction.atomic():
                 outcomes = _apply(records, now)
-                _write(outcomes, now)
+                _write(outcomes, now, tagger)
         except IntegrityError:
             # Another ingest created one of these papers since we looked: match again.
             if attempt == 0:
@@ -106,7 +122,7 @@ def _store_chunk(records: Sequence[PaperRecord], report: IngestReport, now: date
         try:
             with transaction.atomic():
                 outcomes = _apply([record], now)
-                _write(outcomes, now)
+                _write(outcomes, now, tagger)
         except DatabaseError as exc:
             reason = f"could not be saved: {str(exc).splitlines()[0] if str(exc) else exc!r}"
             report.rejections.append(Rejection(record.position, shorten(record.title, 60), reason))
@@ -267,7 +283,7 @@ def _merge(
     return changed, snapshot
 
 
-def _write(outcomes: list[_Outcome], now: datetime) -> None:
+def _write(outcomes: list[_Outcome], now: datetime, tagger: _LazyTagger) -> None:
     papers: dict[int, _Outcome] = {}
     for outcome in outcomes:
         papers.setdefault(id(outcome.paper), outcome)
@@ -285,4 +301,5 @@ def _write(outcomes: list[_Outcome], now: datetime) -> None:
         [(o.paper.pk, *o.snapshot) for o in papers.values() if o.snapshot],
     )
     retag = [o.paper for o in papers.values() if o.retag]
-    tag_papers(retag)
+    if retag:
+        tag_papers(retag, tagger=tagger.get())
