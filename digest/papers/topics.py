@@ -41,6 +41,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 from django.db import transaction
@@ -169,9 +170,10 @@ class KeywordIndex:
         if not self.name_words.isdisjoint(present):
             for spelling in self.names.keys() & set(_WORD.findall(text)):
                 self._add(found, self.names[spelling])
-        firsts = present & self.phrase_firsts
-        pairs = {(words[i], words[i + 1]) for i in range(len(words) - 1) if words[i] in firsts}
-        for pair in pairs & self.phrase_keys:
+        if self.phrase_firsts.isdisjoint(present):
+            return found
+        # Neighbouring words that begin a phrase keyword: the set checks each pair in C.
+        for pair in self.phrase_keys.intersection(pairwise(words)):
             for phrase, key, topic_ids in self.phrases[pair]:
                 if present.issuperset(phrase[2:-1]) and _phrase(phrase).search(lower):
                     self._add(found, (key, topic_ids))
