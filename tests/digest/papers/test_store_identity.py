@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,9 +14,11 @@ from digest.papers.ingestion.records import (
     ARXIV_RSS,
     HF_JSON,
     HF_PAGE,
+    FeedError,
     PaperRecord,
     ParseResult,
 )
+from digest.papers.ingestion.service import ingest_bytes
 from digest.papers.ingestion.store import store
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +174,11 @@ def test_curation_survives_re_ingest():
 
     paper = Paper.objects.get()
     assert (paper.hidden, paper.pinned, paper.editor_note) == (True, True, "Great")
+
+
+def test_an_ingest_gives_the_cycle_collector_back_even_when_the_feed_is_bad():
+    ingest_bytes(b'[{"title": "A paper", "summary": "An abstract."}]', label="x", fmt="hf-json")
+    assert gc.isenabled()
+    with pytest.raises(FeedError):
+        ingest_bytes(b"not json at all", label="x", fmt="hf-json")
+    assert gc.isenabled()
