@@ -182,3 +182,41 @@ def test_relevance_breaks_ties_between_equally_trending_papers():
     candidates = [paper(1, topics={ZERO_SHOT: 0.3}), paper(2, topics={ZERO_SHOT: 0.9})]
 
     assert ids(select(candidates, reader(ZERO_SHOT), window=WINDOW)) == [2, 1]
+
+
+def test_papers_whose_scores_round_alike_go_older_first():
+    # Scores are kept to six places: these two differ only beyond them.
+    candidates = [paper(2, topics={ZERO_SHOT: 0.6 + 3e-9}), paper(1, topics={ZERO_SHOT: 0.6})]
+
+    both = select(candidates, reader(ZERO_SHOT), window=WINDOW)
+    one = select(candidates, reader(ZERO_SHOT, max_papers=1), window=WINDOW)
+
+    assert ids(both) == [1, 2]
+    assert both.picks[0].score == both.picks[1].score
+    assert ids(one) == [1]
+
+
+def test_a_week_of_one_topic_gives_its_best_papers():
+    candidates = [paper(n, upvotes=(n * 37) % 301) for n in range(1, 301)]
+    best = sorted(candidates, key=lambda c: (-c.upvotes, c.paper_id))[:10]
+
+    selection = select(candidates, reader(ZERO_SHOT), window=WINDOW)
+
+    assert ids(selection) == [c.paper_id for c in best]
+
+
+def test_papers_found_only_by_a_keyword_get_their_half_even_far_down_the_ranking():
+    topical = [paper(n, upvotes=200 + n) for n in range(1, 41)]
+    by_keyword = [
+        paper(n, topics={}, upvotes=1, abstract="sparse attention") for n in range(50, 53)
+    ]
+
+    selection = select(
+        [*topical, *by_keyword], reader(ZERO_SHOT, keywords=["sparse"]), window=WINDOW
+    )
+
+    groups = [pick.group for pick in selection.picks]
+    assert len(groups) == 10
+    assert sorted(p.paper_id for p in selection.picks if p.group != ZERO_SHOT) == [50, 51, 52]
+    # The topic's five, then (the keyword's papers having run out) its next two.
+    assert groups.count(ZERO_SHOT) == 7
