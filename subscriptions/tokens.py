@@ -66,14 +66,15 @@ class TimestampSigner(signing.TimestampSigner):
 
 
 def _signature(salt: str | bytes, secret: str | bytes, algorithm: str, value: str | bytes) -> str:
-    derived = _derived_key(force_bytes(salt) + b"signer", secret, algorithm)
-    return signing.b64_encode(hmac.digest(derived, force_bytes(value), algorithm)).decode()
+    digest = hmac.digest(_derived_key(salt, secret, algorithm), force_bytes(value), algorithm)
+    return signing.b64_encode(digest).decode()
 
 
 @lru_cache(maxsize=32)
-def _derived_key(salt: bytes, secret: str | bytes, algorithm: str) -> bytes:
-    # As django.utils.crypto.salted_hmac derives it: hash(salt + secret).
-    return hashlib.new(algorithm, salt + force_bytes(secret)).digest()
+def _derived_key(salt: str | bytes, secret: str | bytes, algorithm: str) -> bytes:
+    # As Signer.signature and django.utils.crypto.salted_hmac derive it:
+    # hash(salt + "signer" + secret).
+    return hashlib.new(algorithm, force_bytes(salt) + b"signer" + force_bytes(secret)).digest()
 
 
 class TokenExpired(Exception):

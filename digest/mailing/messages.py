@@ -160,10 +160,15 @@ def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int
     # One reverse() per process, not two per paper: it costs more than the signing. The
     # choice goes in first: a signature could contain "CHOICE", but "more" no "TOKEN".
     path = _feedback_path(settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
+    site, more, less = (
+        settings.SITE_URL,
+        path.replace("CHOICE", "more"),
+        path.replace("CHOICE", "less"),
+    )
     return {
         paper_id: {
-            choice: settings.SITE_URL + path.replace("CHOICE", choice).replace("TOKEN", token)
-            for choice in ("more", "less")
+            "more": site + more.replace("TOKEN", token),
+            "less": site + less.replace("TOKEN", token),
         }
         for paper_id, token in signed.items()
     }
