@@ -20,8 +20,7 @@ import time_machine
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import EmailMultiAlternatives
 
-from digest.mailing import dispatch, messages, planning
-from digest.mailing import mime
+from digest.mailing import dispatch, messages, mime, planning
 from digest.mailing.mime import message_bytes
 from digest.mailing.periods import Period
 from digest.mailing.pool import Item, forget_pools
