@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
-from digest.bulk import bulk_insert_rows, bulk_update_rows, insert_rows
+from digest.bulk import _preparer, bulk_insert_rows, bulk_update_rows, insert_rows
 from digest.models import Paper, PaperTopic, Topic
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +147,32 @@ def test_plain_rows_are_stored_as_the_orm_would_store_them_whatever_their_python
 def test_plain_rows_must_name_every_column():
     with pytest.raises(ValueError, match="every column"):
         insert_rows(PaperTopic, ("paper", "topic"), [(1, 1)])
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_every_value_is_prepared_exactly_as_the_field_itself_would():
+    samples = [
+        None,
+        0,
+        7,
+        True,
+        1.5,
+        "text",
+        date(2025, 11, 20),
+        datetime(2025, 11, 21, 8, 30, tzinfo=UTC),
+        ["Núñez", 'O"Neil'],
+        {"a": [1, 2]},
+    ]
+    for field in Paper._meta.concrete_fields:
+        prepare = _preparer(field, connection)
+        for value in samples:
+            try:
+                expected = field.get_db_prep_save(value, connection)
+            except (TypeError, ValueError, ValidationError):
+                continue  # not a value this field takes at all
+            # PostgreSQL's JSON adapter wraps the value (and compares by identity).
+            assert unwrapped(prepare(value)) == unwrapped(expected), (field.name, value)
+
+
+def unwrapped(value: object) -> object:
+    return getattr(value, "obj", value)
