@@ -1,4 +1,5 @@
-"""Fast bulk writes for ingestion's hot path: one short statement per batch of rows.
+"""Fast bulk writes for the hot paths (ingestion, a digest's chosen papers): one short
+statement per batch of rows.
 
 Django's bulk_update builds a CASE WHEN expression per row and field and resolves each
 through the ORM, about 0.1 ms per value in Python: 10,000 papers with three changed fields
@@ -6,7 +7,9 @@ took 10 s. bulk_create compiles less but still spends most of its time in the OR
 PostgreSQL a statement with 12,000 placeholders costs psycopg more to parse than the
 server to run.
 
-So the values are prepared directly (Field.get_db_prep_save) and sent as:
+So the values are prepared directly (what Field.get_db_prep_save returns, for the common
+types straight from the backend's adapters; `insert_rows` takes plain tuples, no model
+instances) and sent as:
 - PostgreSQL: one array per column, unnest()ed into rows: a short statement, whatever
   the batch size;
 - SQLite (3.35+ for RETURNING): the rows as one JSON array, read back by json_each(): a

@@ -125,12 +125,11 @@ _WORD = re.compile(r"\w+")
 
 class RankingPool:
     """Candidates prepared once for many readers: indexed by topic, by word, by author and
-    by organization.
+    by organization, and for each window of dates readers ask for, in arrays (`_Window`).
 
-    Choosing for one reader then touches only the papers in their topics, the papers
-    containing their keywords and the papers of the names they follow, instead of scoring
-    every candidate: with thousands of readers per batch, that is what keeps choosing
-    cheaper than rendering.
+    Choosing for one reader then combines the arrays of their topics and keywords and
+    sorts in numpy, instead of scoring candidates one by one in Python: with thousands of
+    readers per batch, that is what keeps choosing cheaper than rendering.
     """
 
     def __init__(self, candidates: Sequence[Candidate]):
