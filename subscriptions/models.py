@@ -38,24 +38,32 @@ def site_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def token_path(viewname: str, token: str) -> str:
-    """reverse(viewname, args=[token]) for our tokens, which are URL-safe as they are.
+def token_path(viewname: str, *args: str) -> str:
+    """reverse(viewname, args=args) for our tokens (and other URL-safe arguments).
 
-    The view's path is resolved once (per URLconf and script prefix) and the token put in
-    its place: reverse() costs more than signing, and every digest has four such links.
+    The view's path is resolved once (per URLconf and script prefix) around placeholders,
+    and the arguments are put between its pieces: reverse() costs more than signing, and
+    a digest has thirty-odd such links.
     """
-    template = _token_path(viewname, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
-    return template.replace(_TOKEN_SLOT, token)
+    pieces = _path_pieces(
+        viewname, len(args), settings.ROOT_URLCONF, get_urlconf(), get_script_prefix()
+    )
+    joined = [pieces[0]]
+    for arg, piece in zip(args, pieces[1:], strict=True):
+        joined += [arg, piece]
+    return "".join(joined)
 
 
-_TOKEN_SLOT = "TOKEN-SLOT"
+_SLOT = "URL-ARGUMENT-SLOT"
 
 
 @lru_cache(maxsize=64)
-def _token_path(viewname: str, root: str, urlconf: str | None, prefix: str) -> str:
-    path = reverse(viewname, args=[_TOKEN_SLOT], urlconf=urlconf)
-    assert path.count(_TOKEN_SLOT) == 1, path
-    return path
+def _path_pieces(
+    viewname: str, count: int, root: str, urlconf: str | None, prefix: str
+) -> tuple[str, ...]:
+    pieces = tuple(reverse(viewname, args=[_SLOT] * count, urlconf=urlconf).split(_SLOT))
+    assert len(pieces) == count + 1, pieces
+    return pieces
 
 
 class SubscriberStatus(models.TextChoices):

@@ -15,13 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from email.message import Message
 from email.policy import Compat32
 from email.utils import make_msgid
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.urls import get_script_prefix, get_urlconf, reverse
 
 from digest.mailing.periods import Period
 from digest.mailing.pool import Item, items_from_papers, reader_for
@@ -157,26 +155,14 @@ def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int
     if subscriber.pk is None:
         return {}  # a preview for a topic, with nobody to learn from
     signed = make_feedback_tokens(subscriber.pk, subscriber.email, paper_ids)
-    # One reverse() per process, not two per paper: it costs more than the signing. The
-    # choice goes in first: a signature could contain "CHOICE", but "more" no "TOKEN".
-    path = _feedback_path(settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
-    site, more, less = (
-        settings.SITE_URL,
-        path.replace("CHOICE", "more"),
-        path.replace("CHOICE", "less"),
-    )
+    site = settings.SITE_URL
     return {
         paper_id: {
-            "more": site + more.replace("TOKEN", token),
-            "less": site + less.replace("TOKEN", token),
+            choice: site + token_path("digest:feedback", token, choice)
+            for choice in ("more", "less")
         }
         for paper_id, token in signed.items()
     }
-
-
-@lru_cache(maxsize=8)
-def _feedback_path(root: str, urlconf: str | None, prefix: str) -> str:
-    return reverse("digest:feedback", args=["TOKEN", "CHOICE"], urlconf=urlconf)
 
 
 def digest_context(
