@@ -60,9 +60,8 @@ class Signer(signing.Signer):
         return _signature(self.salt, key or self.key, self.algorithm, value)
 
 
-class TimestampSigner(signing.TimestampSigner):
-    def signature(self, value: str | bytes, key: str | bytes | None = None) -> str:
-        return _signature(self.salt, key or self.key, self.algorithm, value)
+class TimestampSigner(Signer, signing.TimestampSigner):
+    """Django's TimestampSigner with the signature above."""
 
 
 def _signature(salt: str | bytes, secret: str | bytes, algorithm: str, value: str | bytes) -> str:

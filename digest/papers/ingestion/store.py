@@ -9,9 +9,10 @@ resort every record is saved on its own, so one bad row never loses the others.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -83,27 +84,19 @@ def store(result: ParseResult, *, label: str = "", now: datetime | None = None) 
     now = now or timezone.now()
     report = IngestReport(source=result.source, label=label, rejections=list(result.rejections))
     records = result.records
-    tagger = _LazyTagger()
+    # The active topics' tagger, made when a first paper needs tagging and kept for the
+    # rest of the ingest (an unchanged feed needs none).
+    tagger = cache(lambda: Tagger(active_topic_texts()))
     for start in range(0, len(records), CHUNK):
         _store_chunk(records[start : start + CHUNK], report, now, tagger)
     return report
 
 
-class _LazyTagger:
-    """The active topics' tagger, made when a first paper needs tagging and kept for the
-    rest of the ingest (an unchanged feed needs none)."""
-
-    def __init__(self) -> None:
-        self._tagger: Tagger | None = None
-
-    def get(self) -> Tagger:
-        if self._tagger is None:
-            self._tagger = Tagger(active_topic_texts())
-        return self._tagger
-
-
 def _store_chunk(
-    records: Sequence[PaperRecord], report: IngestReport, now: datetime, tagger: _LazyTagger
+    records: Sequence[PaperRecord],
+    report: IngestReport,
+    now: datetime,
+    tagger: Callable[[], Tagger],
 ) -> None:
     for attempt in range(2):
         try:
@@ -283,7 +276,7 @@ def _merge(
     return changed, snapshot
 
 
-def _write(outcomes: list[_Outcome], now: datetime, tagger: _LazyTagger) -> None:
+def _write(outcomes: list[_Outcome], now: datetime, tagger: Callable[[], Tagger]) -> None:
     papers: dict[int, _Outcome] = {}
     for outcome in outcomes:
         papers.setdefault(id(outcome.paper), outcome)
@@ -302,4 +295,4 @@ def _write(outcomes: list[_Outcome], now: datetime, tagger: _LazyTagger) -> None
     )
     retag = [o.paper for o in papers.values() if o.retag]
     if retag:
-        tag_papers(retag, tagger=tagger.get())
+        tag_papers(retag, tagger=tagger())
