@@ -353,13 +353,14 @@ def retag_topics(topic_ids: Sequence[int]) -> int:
     if not topics:
         return 0
     written = 0
+    tagger = Tagger(topics)  # one for every chunk
     queryset = Paper.objects.only("pk", "title", "abstract").order_by("pk")
     last_pk = 0
     while True:
         chunk = list(queryset.filter(pk__gt=last_pk)[:CHUNK])
         if not chunk:
             return written
-        written += tag_papers(chunk, topics)
+        written += tag_papers(chunk, tagger=tagger)
         last_pk = chunk[-1].pk
 
 
