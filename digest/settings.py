@@ -244,6 +244,8 @@ SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 50.0, minimum=0.1)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 6, minimum=1)
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.01)
+# The longest wait between two tries, before jitter: doubling stops here.
+SEND_RETRY_MAX_SECONDS = env_float("SEND_RETRY_MAX_SECONDS", 3600.0, minimum=0.01)
 # How long a claim holds at least (longer for a batch that needs it at SEND_RATE_PER_SECOND):
 # after a worker dies, its digests wait about this long, then go out again.
 SEND_LEASE_SECONDS = env_float("SEND_LEASE_SECONDS", 120.0, minimum=1)

@@ -100,9 +100,10 @@ def classify(exc: BaseException) -> str:
 
 
 def backoff(attempt: int) -> timedelta:
-    """Exponential with full jitter: base * 2^(attempt-1), at most an hour, times 0.5-1.5."""
+    """Exponential with jitter: base * 2^(attempt-1), at most SEND_RETRY_MAX_SECONDS (an
+    hour by default), times 0.5-1.5."""
     base = settings.SEND_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1)
-    return timedelta(seconds=min(base, 3600) * random.uniform(0.5, 1.5))
+    return timedelta(seconds=min(base, settings.SEND_RETRY_MAX_SECONDS) * random.uniform(0.5, 1.5))
 
 
 def claimable(now: datetime) -> Q:

@@ -246,6 +246,8 @@ def workers(redis_url, smtp, tmp_path, settings) -> Iterator[Workers]:
         "SEND_RATE_PER_SECOND": "500",
         "SEND_BATCH_SIZE": "100",
         "SEND_RETRY_BASE_SECONDS": "0.2",
+        # Twelve tries then span about a minute and a half at worst, well inside a test's wait.
+        "SEND_RETRY_MAX_SECONDS": "10",
         "SEND_MAX_ATTEMPTS": "12",
         "SEND_LEASE_SECONDS": "20",
         "SEND_REENQUEUE_SECONDS": "6",

@@ -148,7 +148,7 @@ def test_a_provider_failing_thirty_percent_of_sends_gets_everything_there_once(w
     )
 
     workers.call(PLAN)
-    # Retries further out than half the broker's visibility timeout are left to recovery.
+    # The planner and the recovery run meanwhile, as beat would run them.
     settle_with_recovery(workers, 400)
 
     assert_everyone_got_it(smtp, emails)

@@ -1,8 +1,10 @@
 """Email backends that fail the way providers do, for fault tests.
 
-FlakyBackend fails a share of sends with a transient provider error (HTTP 503), chosen by
-a hash of the Message-ID and the attempt, so runs are repeatable; set FLAKY_FAILURE_RATE.
-FlakySMTPBackend does the same in front of a real SMTP server, with 451.
+FlakyBackend fails a share of sends with a transient provider error (HTTP 503); set
+FLAKY_FAILURE_RATE. Each handover is a fresh draw from a hash of the Message-ID, the process
+and how often this process has handed that message over, so every try of a digest fails
+independently, whichever worker process it lands in. FlakySMTPBackend does the same in
+front of a real SMTP server, with 451.
 RefusingBackend refuses every recipient, as a provider does for an invalid address.
 """
 
@@ -20,6 +22,15 @@ from digest.mailing.backends import OutboxBackend, SMTPBackend
 _attempts: Counter[str] = Counter()
 
 
+def _fails(message) -> bool:
+    # Without the process id, a retry landing in another pool process would repeat that
+    # process's first draw: one unlucky digest would fail try after try.
+    key = f"{message.extra_headers.get('Message-ID', message.subject)}:{os.getpid()}"
+    _attempts[key] += 1
+    digest = hashlib.sha256(f"{key}:{_attempts[key]}".encode()).digest()
+    return digest[0] / 256 < float(os.environ.get("FLAKY_FAILURE_RATE", "0.3"))
+
+
 class TransientProviderError(AnymailAPIError):
     """What anymail raises when the ESP answers 503."""
 
@@ -33,12 +44,8 @@ class TransientProviderError(AnymailAPIError):
 
 class FlakyBackend(OutboxBackend):
     def send_messages(self, email_messages):
-        rate = float(os.environ.get("FLAKY_FAILURE_RATE", "0.3"))
         for message in email_messages:
-            key = message.extra_headers.get("Message-ID", message.subject)
-            _attempts[key] += 1
-            digest = hashlib.sha256(f"{key}:{_attempts[key]}".encode()).digest()
-            if digest[0] / 256 < rate:
+            if _fails(message):
                 raise TransientProviderError()
         return super().send_messages(email_messages)
 
@@ -53,11 +60,7 @@ class FlakySMTPBackend(SMTPBackend):
     taking them, chosen like FlakyBackend's failures."""
 
     def send_messages(self, email_messages):
-        rate = float(os.environ.get("FLAKY_FAILURE_RATE", "0.3"))
         for message in email_messages:
-            key = message.extra_headers.get("Message-ID", message.subject)
-            _attempts[key] += 1
-            digest = hashlib.sha256(f"{key}:{_attempts[key]}".encode()).digest()
-            if digest[0] / 256 < rate:
+            if _fails(message):
                 raise smtplib.SMTPDataError(451, b"4.3.0 Try again later (simulated)")
         return super().send_messages(email_messages)

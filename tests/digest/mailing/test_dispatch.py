@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
+from django.utils import timezone
 
 from digest import tasks
 from digest.mailing import dispatch, messages, planning
@@ -212,6 +213,57 @@ def test_backoff_grows_exponentially_with_jitter(settings):
     assert 15 <= waits[0] <= 45
     assert 60 <= waits[2] <= 180
     assert all(dispatch.backoff(20).total_seconds() <= 5400 for _ in range(20))
+
+
+def test_backoff_stops_doubling_at_the_configured_longest_wait(settings):
+    settings.SEND_RETRY_BASE_SECONDS = 1
+    settings.SEND_RETRY_MAX_SECONDS = 10
+
+    assert all(dispatch.backoff(12).total_seconds() <= 15 for _ in range(20))
+    assert all(dispatch.backoff(12).total_seconds() >= 5 for _ in range(20))
+
+
+class Retried(Exception):
+    def __init__(self, **options):
+        self.options = options
+
+
+def retrying_after(monkeypatch, wait: timedelta) -> list[list[int]]:
+    """send_batch with sending stubbed: delivery 7 failed and is due again after `wait`."""
+    monkeypatch.setattr(
+        dispatch,
+        "send_deliveries",
+        lambda ids: dispatch.Outcome(retry=[7], retry_at=timezone.now() + wait),
+    )
+    marked: list[list[int]] = []
+    monkeypatch.setattr(dispatch, "mark_enqueued", lambda ids: marked.append(list(ids)))
+
+    def retry(**options):
+        raise Retried(**options)
+
+    monkeypatch.setattr(tasks.send_batch, "retry", retry)
+    return marked
+
+
+def test_a_send_task_retries_a_near_failure_itself(monkeypatch):
+    marked = retrying_after(monkeypatch, timedelta(seconds=5))
+
+    with pytest.raises(Retried) as retried:
+        tasks.send_batch.run([7])
+
+    assert retried.value.options["args"] == [[7]]
+    assert 0 < retried.value.options["countdown"] <= 5
+    assert marked == [[7]]
+
+
+def test_a_retry_further_out_than_half_the_visibility_timeout_is_left_to_recovery(monkeypatch):
+    # Redis would hand a task waiting that long to a second worker before it was due.
+    wait = tasks.max_retry_countdown() + 60
+    marked = retrying_after(monkeypatch, timedelta(seconds=wait))
+
+    tasks.send_batch.run([7])
+
+    assert marked == []  # so recover_sends enqueues it once its backoff is over
 
 
 def test_a_crashed_workers_claims_are_queued_again_when_their_lease_ends(papers, alice):
