@@ -45,13 +45,18 @@ def token_path(viewname: str, *args: str) -> str:
     and the arguments are put between its pieces: reverse() costs more than signing, and
     a digest has thirty-odd such links.
     """
-    pieces = _path_pieces(
-        viewname, len(args), settings.ROOT_URLCONF, get_urlconf(), get_script_prefix()
-    )
+    pieces = path_pieces(viewname, len(args))
     joined = [pieces[0]]
     for arg, piece in zip(args, pieces[1:], strict=True):
         joined += [arg, piece]
     return "".join(joined)
+
+
+def path_pieces(viewname: str, count: int) -> tuple[str, ...]:
+    """The view's path split where its `count` arguments go, for a caller that makes many
+    links to one view: finding the current URLconf and script prefix costs more than
+    putting a link together."""
+    return _path_pieces(viewname, count, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
 
 
 _SLOT = "URL-ARGUMENT-SLOT"

@@ -26,7 +26,7 @@ from digest.mailing.pool import Item, items_from_papers, reader_for
 from digest.mailing.rendering import render_email
 from digest.mailing.selection import Reader
 from digest.models import Delivery, DeliveryPaper
-from subscriptions.models import Subscriber, token_path
+from subscriptions.models import Subscriber, path_pieces, token_path
 from subscriptions.tokens import Signer, make_feedback_tokens, make_view_token
 
 # RFC 5322 2.1.1: a line MUST be at most 998 characters, SHOULD be at most 78.
@@ -155,11 +155,12 @@ def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int
     if subscriber.pk is None:
         return {}  # a preview for a topic, with nobody to learn from
     signed = make_feedback_tokens(subscriber.pk, subscriber.email, paper_ids)
-    site = settings.SITE_URL
+    head, middle, tail = path_pieces("digest:feedback", 2)
+    head = settings.SITE_URL + head
     return {
         paper_id: {
-            choice: site + token_path("digest:feedback", token, choice)
-            for choice in ("more", "less")
+            "more": f"{head}{token}{middle}more{tail}",
+            "less": f"{head}{token}{middle}less{tail}",
         }
         for paper_id, token in signed.items()
     }

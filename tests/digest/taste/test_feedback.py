@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.core import mail, signing
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
-from digest.mailing import dispatch, planning
+from digest.mailing import dispatch, messages, planning
 from digest.models import DeliveryPaper, Feedback, ReaderProfile
 from digest.taste import profiles
 from subscriptions.tokens import SALT_FEEDBACK, make_feedback_tokens
@@ -224,6 +225,24 @@ def test_feedback_tokens_use_their_own_salt():
     token = make_feedback_tokens(7, "rita@example.com", [9])[9]
 
     assert signing.Signer(salt=SALT_FEEDBACK).unsign(token).endswith(".9")
+
+
+@pytest.mark.parametrize("prefix", ["/", "/papers/"])
+def test_feedback_links_are_the_urls_django_resolves_under_any_script_prefix(prefix):
+    reader = make_reader("rita@example.com", [])
+    token = make_feedback_tokens(reader.pk, reader.email, [9])[9]
+    set_script_prefix(prefix)
+    try:
+        links = messages.feedback_links(reader, [9])[9]
+        expected = {
+            choice: settings.SITE_URL + reverse("digest:feedback", args=[token, choice])
+            for choice in ("more", "less")
+        }
+    finally:
+        set_script_prefix("/")
+
+    assert links == expected
+    assert links["more"].endswith(f"{prefix}feedback/{token}/more/")
 
 
 def test_a_choice_other_than_more_or_less_is_not_found(client):
