@@ -96,7 +96,15 @@ def _is_name(keyword: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _phrase(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r"\b" + r"[\s\-]".join(map(re.escape, words)) + r"(?:e?s)?\b")
+    """The words of a keyword, a word boundary before the first and after the last.
+
+    The pattern starts with the first word itself, and the boundary before it is checked
+    after it, looking back: `re` then skips through a text to each place where that word
+    occurs, where a leading \\b made it try the pattern at every position (2 µs an
+    abstract against 55)."""
+    first = re.escape(words[0])
+    rest = "".join(r"[\s\-]" + re.escape(word) for word in words[1:])
+    return re.compile(rf"{first}(?<!\w{first}){rest}(?:e?s)?\b")
 
 
 class KeywordIndex:

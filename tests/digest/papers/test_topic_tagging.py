@@ -21,6 +21,34 @@ def test_keywords_match_whole_words_with_hyphen_space_or_nothing_between_parts()
     assert found("reagents in chemistry", "agent") == set()
 
 
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("reward model training", True),
+        ("a reward-model, trained", True),
+        ("reward\tmodeles", True),
+        ("(reward model)", True),
+        ("rewardmodel", True),
+        ("a prereward model", False),
+        ("a_reward model", False),
+        ("éreward model", False),
+        ("reward modelling", False),
+        ("reward, model", False),
+        ("reward / model", False),
+        ("reward reward model", True),
+    ],
+)
+def test_a_phrase_keyword_needs_its_words_side_by_side_and_whole(text, matches):
+    assert found(text, "reward model") == ({"rewardmodel"} if matches else set())
+
+
+def test_a_phrase_of_three_words_is_found_only_as_written_in_order():
+    assert found("a vision language model here", "vision language model") == {"visionlanguagemodel"}
+    assert found("vision-language-models", "vision language model") == {"visionlanguagemodel"}
+    assert found("vision model language", "vision language model") == set()
+    assert found("supervision language model", "vision language model") == set()
+
+
 def test_keywords_with_inner_capitals_are_names_matched_as_written():
     assert found("ZeRO-Infinity shards optimizer state", "ZeRO") == {"ZeRO"}
     assert found("Zero-shot transfer", "ZeRO") == set()
