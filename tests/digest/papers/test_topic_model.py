@@ -31,6 +31,14 @@ def test_a_papers_terms_are_words_and_neighbouring_pairs_weighted_to_a_unit_vect
     assert terms.weight("speech") > terms.weight("recognition")
 
 
+def test_every_real_abstract_is_a_unit_vector_whatever_its_repeated_words():
+    texts = [features(title, abstract).text for _, title, abstract in fixture_papers()]
+
+    assert {1, 2, 3} <= {count for text in texts for count in text.counts.values()}
+    for text in texts:
+        assert sum(w * w for w in text.weights().values()) == pytest.approx(1.0, abs=1e-12)
+
+
 def test_stop_words_and_single_letters_are_not_terms():
     found = features("A study of the X model", "")
 
