@@ -91,10 +91,15 @@ class DeliveryPaper(models.Model):
     person the same paper twice (a paper row covers all its versions and sources).
     """
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="items")
+    # The two unique constraints below lead with `delivery` and with `subscriber`: their
+    # indexes serve every lookup by either key, so neither key has an index of its own
+    # (each is one more b-tree to write for every paper of every digest).
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
     subscriber = models.ForeignKey(
-        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="+"
+        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     position = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=255)
