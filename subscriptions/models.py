@@ -38,24 +38,17 @@ def site_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def token_path(viewname: str, *args: str) -> str:
-    """reverse(viewname, args=args) for our tokens (and other URL-safe arguments).
-
-    The view's path is resolved once (per URLconf and script prefix) around placeholders,
-    and the arguments are put between its pieces: reverse() costs more than signing, and
-    a digest has thirty-odd such links.
-    """
-    pieces = path_pieces(viewname, len(args))
-    joined = [pieces[0]]
-    for arg, piece in zip(args, pieces[1:], strict=True):
-        joined += [arg, piece]
-    return "".join(joined)
+def token_path(viewname: str, token: str) -> str:
+    """reverse(viewname, args=[token]) for our tokens, which are URL-safe as they are:
+    reverse() costs more than signing, so the token goes between the path's pieces."""
+    head, tail = path_pieces(viewname, 1)
+    return f"{head}{token}{tail}"
 
 
 def path_pieces(viewname: str, count: int) -> tuple[str, ...]:
-    """The view's path split where its `count` arguments go, for a caller that makes many
-    links to one view: finding the current URLconf and script prefix costs more than
-    putting a link together."""
+    """The view's path split where its `count` arguments go, resolved once per URLconf and
+    script prefix; a caller that makes many links to one view takes them once, since
+    finding the current URLconf and prefix costs more than putting a link together."""
     return _path_pieces(viewname, count, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
 
 
@@ -66,6 +59,7 @@ _SLOT = "URL-ARGUMENT-SLOT"
 def _path_pieces(
     viewname: str, count: int, root: str, urlconf: str | None, prefix: str
 ) -> tuple[str, ...]:
+    # `root` and `prefix` are only in the cache's key: reverse() reads both itself.
     pieces = tuple(reverse(viewname, args=[_SLOT] * count, urlconf=urlconf).split(_SLOT))
     assert len(pieces) == count + 1, pieces
     return pieces
