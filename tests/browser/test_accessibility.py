@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from digest.mailing import dispatch, messages, planning
 from digest.models import Delivery, Feedback, Paper, PaperSnapshot, Topic
@@ -155,7 +156,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
         page.get_by_label("Email:", exact=True).fill(f"new-{scheme}@example.com")
         page.get_by_label("Retrieval and RAG", exact=True).check()
         page.get_by_role("button", name="Subscribe").click()
-        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
     audit("check your inbox", sign_up)
     [confirmation] = Outbox(Path(settings.OUTBOX_DIR)).to(f"new-{scheme}@example.com")
@@ -165,7 +166,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
     def preferences() -> None:
         page.goto(ria.preferences_url())
         assert page.locator("input.feed-url").input_value() == ria.personal_feed_url()
-        assert page.get_by_text("Grace Hopper — no papers").is_visible()
+        expect(page.get_by_text("Grace Hopper — no papers")).to_be_visible()
 
     audit("preferences", preferences)
     audit("feedback", lambda: page.goto(feedback))
@@ -173,7 +174,7 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
     def feedback_saved() -> None:
         page.goto(feedback)
         page.get_by_role("button", name="Yes, more like this").click()
-        assert page.get_by_text("Saved: more like this.").is_visible()
+        expect(page.get_by_text("Saved: more like this.")).to_be_visible()
 
     audit("feedback, saved", feedback_saved)
     audit("view in browser", lambda: page.goto(messages.view_url(delivery.pk, ria.email)))

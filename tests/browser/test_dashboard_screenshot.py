@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from digest.models import Delivery
 from subscriptions.models import Subscriber
@@ -112,14 +113,14 @@ def test_the_dashboard_reads_at_a_glance_at_desktop_width(
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Dashboard", exact=True).click()
 
-    assert page.get_by_role("heading", name="Complaint rate per day").is_visible()
-    assert page.locator("svg text", has_text="0.1 % target").is_visible()
-    assert page.locator("svg text", has_text="0.3 % limit").is_visible()
+    expect(page.get_by_role("heading", name="Complaint rate per day")).to_be_visible()
+    expect(page.locator("svg text", has_text="0.1 % target")).to_be_visible()
+    expect(page.locator("svg text", has_text="0.3 % limit")).to_be_visible()
     # 29 days with sends get a bar; the day without sends has none.
     assert page.locator('svg[aria-labelledby^="rate-heading"] rect').count() == 29
     assert page.locator('svg[aria-labelledby^="rate-heading"] rect.over').count() == 1
     assert page.locator("#overall-rate").inner_text() == "0.04 %"  # 12 / 30,390
-    assert page.locator("#statuses").get_by_text("Complained").is_visible()
+    expect(page.locator("#statuses").get_by_text("Complained")).to_be_visible()
     # Nothing wider than the window: no horizontal scrolling at 1280 px.
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

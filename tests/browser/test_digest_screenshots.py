@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from digest.mailing.rendering import render_email
 from tests.browser.chromium import ARTIFACTS, chromium
@@ -42,7 +43,7 @@ def test_the_digest_at_email_client_width(browser, digest):
     page.set_content(html)
 
     for title in titles(context):
-        assert page.get_by_role("link", name=title, exact=True).is_visible()
+        expect(page.get_by_role("link", name=title, exact=True)).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "digest-600.png"), full_page=True)
     page.close()
 
@@ -58,7 +59,7 @@ def test_the_digest_on_a_phone_fits_the_screen(browser, digest):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
     for title in titles(context):
         link = page.get_by_role("link", name=title, exact=True)
-        assert link.is_visible()
+        expect(link).to_be_visible()
         box = link.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375 + 1
     page.screenshot(path=str(ARTIFACTS / "digest-375.png"), full_page=True)
@@ -75,7 +76,7 @@ def test_the_digest_in_dark_mode_turns_the_card_dark(browser, digest):
 
     card = page.locator("table.card").evaluate("e => getComputedStyle(e).backgroundColor")
     assert card == "rgb(22, 27, 34)"
-    assert page.get_by_role("link", name=titles(context)[0], exact=True).is_visible()
+    expect(page.get_by_role("link", name=titles(context)[0], exact=True)).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "digest-600-dark.png"), full_page=True)
     page.close()
 
@@ -99,7 +100,7 @@ def test_the_digest_in_light_and_dark_at_phone_and_wide_widths(browser, digest, 
         assert box["x"] == pytest.approx((width - 600) / 2, abs=2)
     else:
         assert box["width"] == pytest.approx(width, abs=2)
-    assert page.get_by_role("link", name=titles(context)[0], exact=True).is_visible()
+    expect(page.get_by_role("link", name=titles(context)[0], exact=True)).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
     page.close()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from digest.mailing import dispatch, planning
 from digest.models import Feedback, Paper, PaperSnapshot, Topic
@@ -90,7 +91,8 @@ def test_the_daily_papers_page_at_desktop_and_phone_width(browser, site, papers)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(site + "/")
 
-    assert page.get_by_role("heading", name="Get trending papers in your email inbox!").is_visible()
+    heading = page.get_by_role("heading", name="Get trending papers in your email inbox!")
+    expect(heading).to_be_visible()
     assert page.locator("li.paper h3").first.inner_text().startswith("Reasoning Agents")
     page.screenshot(path=str(ARTIFACTS / "daily-papers-1280.png"), full_page=True)
 
@@ -115,7 +117,7 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(browser, site, pap
     page.get_by_label("LLM reasoning and RL post-training", exact=True).check()
     assert page.locator("#id_timezone").input_value() == "Europe/Berlin"
     page.get_by_role("button", name="Subscribe").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
     ria = Subscriber.objects.get(email="ria@example.com")
     assert ria.status == "pending"
@@ -130,11 +132,11 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(browser, site, pap
     assert message["To"] == "ria@example.com"
     # Opening the link only shows a button (scanners open links too); pressing it confirms.
     page.goto(link_in(message, site, "confirm"))
-    assert page.get_by_role("heading", name="Confirm your subscription").is_visible()
+    expect(page.get_by_role("heading", name="Confirm your subscription")).to_be_visible()
     ria.refresh_from_db()
     assert ria.status == "pending"
     page.get_by_role("button", name="Yes, subscribe me").click()
-    assert page.get_by_role("heading", name="You're subscribed").is_visible()
+    expect(page.get_by_role("heading", name="You're subscribed")).to_be_visible()
     ria.refresh_from_db()
     assert ria.status == "active" and ria.confirmed_at is not None
 
@@ -145,18 +147,18 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(browser, site, pap
     page.get_by_label("Send at:", exact=True).select_option(label="18:00")
     page.get_by_label("Retrieval and RAG", exact=True).check()
     page.get_by_role("button", name="Save preferences").click()
-    assert page.get_by_text("Your preferences are saved.").is_visible()
+    expect(page.get_by_text("Your preferences are saved.")).to_be_visible()
     ria.refresh_from_db()
     assert (ria.frequency, ria.weekday, ria.send_hour) == ("weekly", 4, 18)
     assert ria.topics.count() == 3
 
     # Leave with the button on the unsubscribe page.
     page.get_by_role("link", name="unsubscribe").click()
-    assert page.get_by_role("heading", name="Unsubscribe from Daily Papers?").is_visible()
+    expect(page.get_by_role("heading", name="Unsubscribe from Daily Papers?")).to_be_visible()
     ria.refresh_from_db()
     assert ria.status == "active"  # opening the page changed nothing
     page.get_by_role("button", name="Unsubscribe").click()
-    assert page.get_by_role("heading", name="You're unsubscribed").is_visible()
+    expect(page.get_by_role("heading", name="You're unsubscribed")).to_be_visible()
     ria.refresh_from_db()
     assert ria.status == "unsubscribed"
     context.close()
@@ -171,7 +173,7 @@ def test_signing_up_works_without_javascript(browser, site, papers):
     page.get_by_label("Retrieval and RAG", exact=True).check()
     page.get_by_role("button", name="Subscribe").click()
 
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     # Without JavaScript the time zone stays at its default.
     assert Subscriber.objects.get(email="noscript@example.com").timezone == "UTC"
     context.close()
@@ -195,24 +197,26 @@ def test_rating_a_paper_from_the_digest_takes_one_click_and_one_button(
 
     # One click in the email opens the page; it records nothing by itself.
     page.get_by_role("link", name="More like this").first.click()
-    assert page.get_by_role("heading", name="More like this").is_visible()
-    assert page.get_by_text("Reasoning Agents That Search Before They Answer").is_visible()
+    expect(page.get_by_role("heading", name="More like this")).to_be_visible()
+    expect(page.get_by_text("Reasoning Agents That Search Before They Answer")).to_be_visible()
     assert not Feedback.objects.exists()
 
     # One button records it, and can be undone.
     page.get_by_role("button", name="Yes, more like this").click()
-    assert page.get_by_text("Saved: more like this.").is_visible()
+    expect(page.get_by_text("Saved: more like this.")).to_be_visible()
     assert Feedback.objects.get().value == 1
     page.get_by_role("button", name="Undo").click()
-    assert page.get_by_text("Undone: your rating of this paper is removed.").is_visible()
+    expect(page.get_by_text("Undone: your rating of this paper is removed.")).to_be_visible()
     assert not Feedback.objects.exists()
 
     # Rated again, it shows on the preferences page, where it can be removed.
     page.get_by_role("button", name="Yes, more like this").click()
+    # The saved page also links to the ratings: wait for it, or the click lands on the form's.
+    expect(page.get_by_text("Saved: more like this.")).to_be_visible()
     page.get_by_role("link", name="See all your ratings").click()
     ratings = page.locator("#ratings")
-    assert ratings.get_by_text("Reasoning Agents That Search Before They Answer").is_visible()
+    expect(ratings.get_by_text("Reasoning Agents That Search Before They Answer")).to_be_visible()
     ratings.get_by_role("button", name="Remove the rating of Reasoning Agents").click()
-    assert page.get_by_text("That rating is removed.").is_visible()
+    expect(page.get_by_text("That rating is removed.")).to_be_visible()
     assert not Feedback.objects.exists()
     page.close()

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from digest.models import Paper, Topic
 from tests.browser.chromium import ARTIFACTS, chromium
@@ -49,7 +50,7 @@ def test_an_editor_creates_a_topic_from_a_suggestion(
 
     page.get_by_role("link", name="Suggested topics").click()
     speech = page.locator("section.suggestion", has_text="Speech Synthesis")
-    assert speech.get_by_text("Expressive speech synthesis with prosody tokens").is_visible()
+    expect(speech.get_by_text("Expressive speech synthesis with prosody tokens")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "suggested_topics.png"), full_page=True)
     speech.get_by_role("link", name="Create topic from this").click()
 
