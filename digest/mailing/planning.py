@@ -95,8 +95,11 @@ def plan(now: datetime) -> Plan:
 
 def requeue_expired(now: datetime) -> int:
     """Deliveries whose sender died mid-send (lease over, never finished) go back in line,
-    marked as having no send task, so that the same pass queues one for them."""
-    return Delivery.objects.filter(status=Delivery.Status.SENDING, lease_until__lt=now).update(
+    marked as having no send task, so that the same pass queues one for them; those it had
+    recorded as accepted by the provider are sent. Returns how many went back in line."""
+    expired = Delivery.objects.filter(status=Delivery.Status.SENDING, lease_until__lt=now)
+    expired.finish_recorded(now)
+    return expired.filter(sent_at__isnull=True).update(
         status=Delivery.Status.QUEUED, lease_until=None, enqueued_at=None, updated_at=now
     )
 

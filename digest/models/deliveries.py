@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from digest.models.papers import Paper
 from subscriptions.tokens import make_view_token
+
+
+class DeliveryQuerySet(models.QuerySet["Delivery"]):
+    def finish_recorded(self, now: datetime) -> int:
+        """Sending, and sent_at recorded: the provider accepted the message, and its sender
+        died before the batch wrote the rest. They are sent, as recorded; the provider's own
+        message id died with the sender (webhooks find these by the delivery id in their
+        metadata). Returns how many."""
+        return self.filter(status=Delivery.Status.SENDING, sent_at__isnull=False).update(
+            status=Delivery.Status.SENT,
+            attempts=F("attempts") + 1,
+            lease_until=None,
+            next_attempt_at=None,
+            last_error="",
+            updated_at=now,
+        )
 
 
 class Delivery(models.Model):
@@ -18,6 +36,11 @@ class Delivery(models.Model):
     the status moves only by compare-and-swap updates (queued -> sending -> sent), so a
     sent digest is never sent again. The papers, in order with their reasons, are stored
     with it: the same email can be built again from this row (view in browser, retries).
+
+    While sending, `sent_at` is the durable record that the provider accepted the message,
+    written alone the moment it did; the rest (status, message id, attempts) follows for a
+    whole batch in one statement. A sending row with sent_at is therefore sent, never
+    claimable again.
     """
 
     class Status(models.TextChoices):
@@ -56,6 +79,8 @@ class Delivery(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "deliveries"

@@ -21,8 +21,11 @@ class CrashingOutbox(OutboxBackend):
     def send_messages(self, email_messages):
         for message in email_messages:
             earlier = set(self.handed_over)
+            # Recorded: sent_at written, what recovery trusts (the status follows per batch).
             recorded = set(
-                Delivery.objects.filter(pk__in=earlier, status="sent").values_list("pk", flat=True)
+                Delivery.objects.filter(pk__in=earlier, sent_at__isnull=False).values_list(
+                    "pk", flat=True
+                )
             )
             CrashingOutbox.unrecorded_at_handover.extend(sorted(earlier - recorded))
             super().send_messages([message])

@@ -111,14 +111,37 @@ def test_a_worker_killed_right_after_a_hand_over_re_sends_only_that_message(pape
     assert Delivery.objects.filter(status="sent").count() == 8
 
 
+def test_recovery_finishes_what_a_killed_worker_recorded_and_queues_the_rest(papers, crashing):
+    from tests.support.crashing_backend import WorkerKilled
+
+    readers(5)
+    ids = planned()
+    crashing.die_after = 3
+    with pytest.raises(WorkerKilled):
+        dispatch.send_deliveries(ids, NOW)
+    # Two recorded as accepted, the third in flight: all three still say "sending".
+    assert Delivery.objects.filter(status="sending").count() == 5
+
+    later = NOW + dispatch.lease_for(len(ids)) + timedelta(seconds=1)
+    assert planning.requeue_expired(later) == 3
+
+    first, second, in_flight, *rest = Delivery.objects.order_by("pk")
+    assert [first.status, second.status] == ["sent", "sent"]
+    assert first.attempts == 1 and first.sent_at is not None and first.subject
+    assert [d.status for d in (in_flight, *rest)] == ["queued"] * 3
+    assert dispatch.send_deliveries(ids, later).sent == 3
+    assert len(crashing.handed_over) == 6, "the two recorded are not sent again"
+
+
 def test_sending_costs_one_write_per_message_and_a_dozen_queries_per_batch(
     papers, django_assert_max_num_queries
 ):
     readers(40)
     ids = planned()
 
-    # One record per message, a dozen for the batch, two on PostgreSQL for fast commits.
-    with django_assert_max_num_queries(40 + 17):
+    # One record per message; for the batch a dozen, two savepoints of the test's own
+    # transaction for each of its two atomic blocks, two on PostgreSQL for fast commits.
+    with django_assert_max_num_queries(40 + 19):
         outcome = dispatch.send_deliveries(ids, NOW)
 
     assert outcome.sent == 40
