@@ -258,6 +258,21 @@ class RankingPool:
         `window` is the inclusive range of featured dates the period covers. A paper this
         reader was already sent never comes again; hidden papers never come at all.
         """
+        ranking = self.rank(reader, window=window, already_sent=already_sent)
+        if isinstance(ranking, Selection):
+            return ranking
+        return ranking.top(reader.max_papers)
+
+    def rank(
+        self,
+        reader: Reader,
+        *,
+        window: tuple[date, date],
+        already_sent: AbstractSet[int] = frozenset(),
+    ) -> Ranking | Selection:
+        """Every candidate of the window for this reader, in order, to take the top of; or
+        the empty selection saying why there is none. Everything but the reader's cap
+        (max_papers) decides it, so readers who differ only in their cap can share it."""
         seen = self._window(window)
         if not seen.ids:
             return Selection((), SKIP_NOTHING_FEATURED)
@@ -308,51 +323,87 @@ class RankingPool:
         scores = score[positions]
         # Pinned first, then followed, then by score, ties to the older paper.
         order = np.lexsort((ids, -scores, ~followed, ~pinned))
-        walk = _diversify(
-            _in_order(
-                pinned[order].tolist(),
-                followed[order].tolist(),
-                scores[order].tolist(),
-                ids[order].tolist(),
-                groups[order].tolist(),
-            ),
-            reader.max_papers,
-            Counter(groups.tolist()),
+        walk = _in_order(
+            pinned[order].tolist(),
+            followed[order].tolist(),
+            scores[order].tolist(),
+            ids[order].tolist(),
+            groups[order].tolist(),
         )
-        chosen = []
+        counts = Counter(groups.tolist())
+        return Ranking(self, reader, seen, _Replay(walk), counts, in_topics, follow_of, boosts)
+
+
+class _Replay:
+    """An iterator's items, produced once and replayed to every later walk: a walk stops
+    after a few dozen of hundreds, and the next may need a few more."""
+
+    def __init__(self, items: Iterator[tuple[_Key, int]]):
+        self._source = items
+        self._seen: list[tuple[_Key, int]] = []
+
+    def __iter__(self) -> Iterator[tuple[_Key, int]]:
+        n = 0
+        while True:
+            if n < len(self._seen):
+                yield self._seen[n]
+            else:
+                item = next(self._source, None)
+                if item is None:
+                    return
+                self._seen.append(item)
+                yield item
+            n += 1
+
+
+@dataclass
+class Ranking:
+    """One reader's candidates in order, from RankingPool.rank: the top of any length is
+    taken from it, for this reader or any other with the same topics, keywords, follows,
+    window, papers already sent and no ratings."""
+
+    pool: RankingPool
+    reader: Reader
+    seen: _Window
+    walk: _Replay
+    groups: Counter[int]  # how many candidates each diversity group holds
+    in_topics: np.ndarray
+    follow_of: dict[int, str]
+    boosts: np.ndarray | None
+    _tops: dict[int, Selection] = field(default_factory=dict)
+    _picks: dict[tuple[_Key, int], Pick] = field(default_factory=dict)
+
+    def top(self, max_papers: int) -> Selection:
+        """The best `max_papers`, no topic taking over (see _diversify)."""
+        found = self._tops.get(max_papers)
+        if found is None:
+            walk = _diversify(self.walk, max_papers, self.groups.copy())
+            found = self._tops[max_papers] = Selection(self._picks_for(walk))
+        return found
+
+    def _picks_for(self, walk: list[tuple[_Key, int]]) -> tuple[Pick, ...]:
+        liked: dict[int, str] = {}
+        if self.boosts is not None and self.reader.taste is not None:
+            # Only the picks the taste moved say which liked paper they are like.
+            boosts, position = self.boosts, self.seen.position
+            moved = [-key[3] for key, _ in walk if boosts[position[-key[3]]] >= TASTE_REASON_BOOST]
+            liked = self.pool.liked_like(self.reader.taste, moved) if moved else {}
+        picks = []
         for key, group in walk:
-            pid = -key[3]
-            chosen.append(
-                Ranked(
+            pick = self._picks.get((key, group))
+            if pick is None:
+                pid = -key[3]
+                item = Ranked(
                     *key,
                     group=group,
-                    topic_id=group if in_topics[seen.position[pid]] else None,
-                    keyword=seen.first_keyword(reader.keywords, pid),
-                    follow=follow_of.get(pid),
+                    topic_id=group if self.in_topics[self.seen.position[pid]] else None,
+                    keyword=self.seen.first_keyword(self.reader.keywords, pid),
+                    follow=self.follow_of.get(pid),
                 )
-            )
-        moved_by = (
-            {}
-            if boosts is None
-            else {c.paper_id: float(boosts[seen.position[c.paper_id]]) for c in chosen}
-        )
-        # Only the picks the taste moved say which liked paper they are like.
-        moved = [pid for pid, boost in moved_by.items() if boost >= TASTE_REASON_BOOST]
-        liked = self.liked_like(reader.taste, moved) if reader.taste and moved else {}
-        return Selection(
-            tuple(
-                Pick(
-                    paper_id=item.paper_id,
-                    score=item.score,
-                    reason=_reason(
-                        self.by_id[item.paper_id], reader, item, liked.get(item.paper_id, "")
-                    ),
-                    group=item.group,
-                    pinned=item.pinned,
-                )
-                for item in chosen
-            )
-        )
+                reason = _reason(self.pool.by_id[pid], self.reader, item, liked.get(pid, ""))
+                pick = self._picks[(key, group)] = Pick(pid, item.score, reason, group, item.pinned)
+            picks.append(pick)
+        return tuple(picks)
 
 
 def select(
