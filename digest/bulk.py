@@ -69,19 +69,27 @@ def insert_rows(
     *,
     ignore_conflicts: bool = False,
 ) -> list[int]:
-    """INSERT rows given as plain values, in the order of `fields` (every column but the
-    auto primary key); returns the new primary keys, in order (with `ignore_conflicts`,
-    of the rows actually inserted).
+    """INSERT rows given as plain values, in the order of `fields`; returns the new primary
+    keys, in order (with `ignore_conflicts`, of the rows actually inserted). The columns
+    not in `fields` (but the auto primary key) take their model default, the same for
+    every row, as a new instance would have it (auto_now: the moment of this call).
 
     For the hot paths that would otherwise build a model instance per row only to read its
-    values back: a digest's papers, a paper's topics.
+    values back: a digest's papers, a paper's topics, the planned deliveries.
     """
     if not rows:
         return []
     meta = model._meta
     columns = [_concrete(meta.get_field(name)) for name in fields]
-    if sorted(f.name for f in columns) != sorted(f.name for f in _columns(meta)):
-        raise ValueError(f"insert_rows needs every column of {meta.label} but the primary key")
+    if len({f.name for f in columns}) != len(columns):
+        raise ValueError(f"insert_rows was given a column of {meta.label} twice")
+    given = {f.name for f in columns}
+    rest = [f for f in _columns(meta) if f.name not in given]
+    if rest:
+        template = model()
+        defaults = [field.pre_save(template, add=True) for field in rest]
+        columns += rest
+        rows = [[*row, *defaults] for row in rows]
     connection = _connection(model)
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
@@ -159,24 +167,34 @@ def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int
     if not objs or not fields:
         return 0
     meta = objs[0]._meta
-    connection = _connection(type(objs[0]))
+    attnames = [meta.pk.attname, *(_concrete(meta.get_field(name)).attname for name in fields)]
+    rows = [[getattr(obj, name) for name in attnames] for obj in objs]
+    return update_rows(type(objs[0]), fields, rows)
+
+
+def update_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> int:
+    """Write `fields` of rows given as plain values: each the primary key, then the values
+    in the order of `fields`. Returns how many rows matched."""
+    if not rows or not fields:
+        return 0
+    meta = model._meta
+    connection = _connection(model)
     quote = connection.ops.quote_name
     columns = [meta.pk, *(_concrete(meta.get_field(name)) for name in fields)]
     assignments = ", ".join(
         f"{quote(field.column)} = v.c{i}" for i, field in enumerate(columns) if i > 0
     )
     table = quote(meta.db_table)
+    prepare = [_preparer(field, connection) for field in columns]
     updated = 0
     with connection.cursor() as cursor:
-        for batch in _batches(connection, objs, len(columns)):
-            rows = [
-                [
-                    field.get_db_prep_save(getattr(obj, field.attname), connection)
-                    for field in columns
-                ]
-                for obj in batch
+        for batch in _batches(connection, rows, len(columns)):
+            values = [
+                [to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in batch
             ]
-            source, params = _rows_source(connection, columns, rows)
+            source, params = _rows_source(connection, columns, values)
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM {source} "
                 f"WHERE {table}.{quote(meta.pk.column)} = v.c0",

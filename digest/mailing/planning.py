@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
-from digest.bulk import bulk_insert_rows, bulk_update_rows
+from digest.bulk import insert_rows, update_rows
 from digest.mailing.periods import Period, due_period, next_due
 from digest.models import Delivery
 from subscriptions.models import Subscriber
@@ -27,6 +27,8 @@ PLAN_CHUNK = 2_000
 # A true next_due_at is at most a week and a clock change ahead (a weekly reader just
 # planned); one further out was set wrong, and is read again rather than trusted.
 HORIZON = timedelta(days=8)
+# The columns a planned delivery is given; the others take their defaults.
+_NEW_DELIVERY = ("subscriber", "period", "window_start", "window_end", "created_at")
 
 
 @dataclass
@@ -106,7 +108,7 @@ def requeue_expired(now: datetime) -> int:
 
 def _plan_chunk(rows: list[tuple[int, str, int, int, str]], now: datetime, result: Plan) -> None:
     due: list[tuple[int, Period]] = []
-    readers: list[Subscriber] = []
+    readers: list[tuple[int, datetime]] = []  # (subscriber id, next_due_at)
     for pk, frequency, weekday, send_hour, tz in rows:
         period = due_period(frequency, weekday, send_hour, tz, now)
         if period is not None:
@@ -115,10 +117,10 @@ def _plan_chunk(rows: list[tuple[int, str, int, int, str]], now: datetime, resul
         # Always ahead and within the horizon, so that this reader leaves every query of
         # this pass (a minute late at worst, were the arithmetic ever wrong).
         after = min(max(after, now + timedelta(minutes=1)), now + HORIZON)
-        readers.append(Subscriber(pk=pk, next_due_at=after))
+        readers.append((pk, after))
     if due:
         _create_deliveries(due, now, result)
-    bulk_update_rows(readers, ["next_due_at"])
+    update_rows(Subscriber, ["next_due_at"], readers)
     result.looked_at += len(rows)
 
 
@@ -130,16 +132,11 @@ def _create_deliveries(batch: list[tuple[int, Period]], now: datetime, result: P
         ).values_list("subscriber_id", "period")
     )
     fresh = [
-        Delivery(
-            subscriber_id=pk,
-            period=period.key,
-            window_start=period.window[0],
-            window_end=period.window[1],
-            created_at=now,
-        )
+        (pk, period.key, *period.window, now)
         for pk, period in batch
         if (pk, period.key) not in existing
     ]
-    # The unique (subscriber, period) constraint drops what another planner created first.
-    created = bulk_insert_rows(fresh, ignore_conflicts=True)
+    # The unique (subscriber, period) constraint drops what another planner created first;
+    # the other columns take their defaults (queued, no attempts).
+    created = insert_rows(Delivery, _NEW_DELIVERY, fresh, ignore_conflicts=True)
     result.created.extend(created)

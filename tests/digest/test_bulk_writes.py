@@ -1,5 +1,5 @@
-"""bulk_insert_rows, insert_rows and bulk_update_rows write what Django's bulk methods would,
-faster."""
+"""bulk_insert_rows, insert_rows, bulk_update_rows and update_rows write what Django's bulk
+methods would, faster."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from digest.bulk import _preparer, bulk_insert_rows, bulk_update_rows, insert_rows
-from digest.models import Paper, PaperTopic, Topic
+from digest.bulk import _preparer, bulk_insert_rows, bulk_update_rows, insert_rows, update_rows
+from digest.models import Delivery, Paper, PaperTopic, Topic
+from subscriptions.models import Subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -144,9 +145,47 @@ def test_plain_rows_are_stored_as_the_orm_would_store_them_whatever_their_python
     assert stored == {ids[0]: (first.pk, 0.75, "auto"), ids[1]: (second.pk, 1.0, "editor")}
 
 
-def test_plain_rows_must_name_every_column():
-    with pytest.raises(ValueError, match="every column"):
-        insert_rows(PaperTopic, ("paper", "topic"), [(1, 1)])
+def test_columns_left_out_of_plain_rows_take_the_models_defaults():
+    reader = Subscriber.objects.create(email="ria@example.com")
+    day = date(2026, 11, 26)
+
+    [pk] = insert_rows(
+        Delivery,
+        ("subscriber", "period", "window_start", "window_end"),
+        [(reader.pk, "daily:2026-11-26", day, day)],
+    )
+
+    stored = Delivery.objects.get(pk=pk)
+    assert (stored.subscriber_id, stored.period, stored.window_start) == (
+        reader.pk,
+        "daily:2026-11-26",
+        day,
+    )
+    assert (stored.status, stored.attempts, stored.subject, stored.sent_at) == (
+        "queued",
+        0,
+        "",
+        None,
+    )
+    assert stored.created_at is not None and stored.updated_at is not None
+
+
+def test_a_column_named_twice_is_refused():
+    with pytest.raises(ValueError, match="twice"):
+        insert_rows(PaperTopic, ("paper", "topic", "paper"), [(1, 1, 1)])
+
+
+def test_plain_rows_update_the_named_columns_of_the_rows_named_by_key():
+    first, second = paper(1), paper(2)
+
+    assert (
+        update_rows(Paper, ["upvotes", "title"], [(first.pk, 5, "One"), (second.pk, 6, "Two")]) == 2
+    )
+
+    assert sorted(Paper.objects.values_list("upvotes", "title", "title_key")) == [
+        (5, "One", "paper 1"),
+        (6, "Two", "paper 2"),
+    ]
 
 
 @pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
