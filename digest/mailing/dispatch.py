@@ -222,21 +222,21 @@ class _Batch:
             subscriber_id__in=subscriber_ids
         ).values_list("subscriber_id", "topic_id"):
             topic_ids[subscriber_id].append(topic_id)
-        sent: dict[int, set[int]] = defaultdict(set)
-        chosen_before: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-        batch_ids = {d.pk for d in self.deliveries}
-        for subscriber_id, delivery_id, paper_id, position, reason in DeliveryPaper.objects.filter(
-            subscriber_id__in=subscriber_ids
-        ).values_list("subscriber_id", "delivery_id", "paper_id", "position", "reason"):
-            if delivery_id in batch_ids:
-                chosen_before[delivery_id].append((position, paper_id, reason))
-            else:
-                sent[subscriber_id].add(paper_id)
         span = (
             min(d.window_start for d in self.deliveries),
             max(d.window_end for d in self.deliveries),
         )
         pool = pool_for(span, self.now)
+        sent: dict[int, set[int]] = defaultdict(set)
+        chosen_before: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        batch_ids = {d.pk for d in self.deliveries}
+        for subscriber_id, delivery_id, paper_id, position, reason in _history(
+            subscriber_ids, batch_ids, min(pool.ranking.by_id, default=0)
+        ):
+            if delivery_id in batch_ids:
+                chosen_before[delivery_id].append((position, paper_id, reason))
+            else:
+                sent[subscriber_id].add(paper_id)
         tastes = profiles.tastes_for(subscriber_ids)
         ready: list[tuple[Delivery, Reader, list[Item]]] = []
         skipped: list[Delivery] = []
@@ -351,6 +351,22 @@ class _Batch:
             delivery.updated_at = now
         bulk_update_rows(self.sent, _SENT_FIELDS)
         self.sent = []
+
+
+def _history(
+    subscriber_ids: list[int], batch_ids: set[int], first_paper: int
+) -> Iterator[tuple[int, int, int, int, str]]:
+    """(subscriber, delivery, paper, position, reason) of what these readers were sent
+    that could come again, and of what the batch's deliveries chose on an earlier attempt.
+
+    Only papers from the pool's lowest id up: every paper of the pool is there, and a
+    reader's years of digests are not (the (subscriber, paper) index reads just the
+    recent end of each reader's history, whatever its length)."""
+    rows = DeliveryPaper.objects.filter(
+        Q(subscriber_id__in=subscriber_ids, paper_id__gte=first_paper)
+        | Q(delivery_id__in=batch_ids)
+    )
+    return iter(rows.values_list("subscriber_id", "delivery_id", "paper_id", "position", "reason"))
 
 
 @cache

@@ -323,13 +323,7 @@ class RankingPool:
         scores = score[positions]
         # Pinned first, then followed, then by score, ties to the older paper.
         order = np.lexsort((ids, -scores, ~followed, ~pinned))
-        walk = _in_order(
-            pinned[order].tolist(),
-            followed[order].tolist(),
-            scores[order].tolist(),
-            ids[order].tolist(),
-            groups[order].tolist(),
-        )
+        walk = _in_order(pinned[order], followed[order], scores[order], ids[order], groups[order])
         counts = Counter(groups.tolist())
         return Ranking(self, reader, seen, _Replay(walk), counts, in_topics, follow_of, boosts)
 
@@ -545,30 +539,54 @@ class _Window:
 _Key = tuple[bool, bool, float, int]  # the fields of Ranked that decide the order
 
 
+_CHUNK = 32  # candidates made Python values at a time, as far as the walks go
+
+
 def _in_order(
-    pinned: list[bool], followed: list[bool], scores: list[float], ids: list[int], groups: list[int]
+    pinned: np.ndarray,
+    followed: np.ndarray,
+    scores: np.ndarray,
+    ids: np.ndarray,
+    groups: np.ndarray,
 ) -> Iterator[tuple[_Key, int]]:
-    """Each candidate's sort key and group, best first, from lists sorted by pinned,
+    """Each candidate's sort key and group, best first, from arrays sorted by pinned,
     followed, unrounded score and id. Rounding to six places can make neighbours equal;
-    such a run is put in id order, as the rounded keys sort."""
-    count, start = len(ids), 0
+    such a run is put in id order, as the rounded keys sort.
+
+    The arrays become Python lists a chunk at a time, only as far as the walks go: a
+    ranking kept for many readers holds its hundreds of candidates in compact arrays, and
+    a walk needs a few dozen of them."""
+    count = len(ids)
+    arrays = (pinned, followed, scores, ids, groups)
+    lists: tuple[list, list, list, list, list] = ([], [], [], [], [])
+    pin, fol, sco, pid, grp = lists
+
+    def load(upto: int) -> None:
+        begin, stop = len(pid), min(count, max(upto, len(pid) + _CHUNK))
+        for values, array in zip(lists, arrays, strict=True):
+            values.extend(array[begin:stop].tolist())
+
+    start = 0
     while start < count:
-        rounded = round(scores[start], 6)
+        if start >= len(pid):
+            load(start + 1)
+        rounded = round(sco[start], 6)
         end = start + 1
-        while (
-            end < count
-            and pinned[end] == pinned[start]
-            and followed[end] == followed[start]
-            and round(scores[end], 6) == rounded
-        ):
+        while end < count:
+            if end >= len(pid):
+                load(end + 1)
+            if not (
+                pin[end] == pin[start] and fol[end] == fol[start] and round(sco[end], 6) == rounded
+            ):
+                break
             end += 1
         run = (
             range(start, end)
             if end == start + 1
-            else sorted(range(start, end), key=ids.__getitem__)
+            else sorted(range(start, end), key=pid.__getitem__)
         )
         for n in run:
-            yield (pinned[n], followed[n], rounded, -ids[n]), groups[n]
+            yield (pin[n], fol[n], rounded, -pid[n]), grp[n]
         start = end
 
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from digest import tasks
 from digest.mailing import dispatch, messages, planning
-from digest.models import Delivery
+from digest.models import Delivery, DeliveryPaper, Paper
 from subscriptions.models import Subscriber, Suppression
-from tests.digest.conftest import make_reader
+from tests.digest.conftest import DAY, make_paper, make_reader
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +131,45 @@ def test_recovery_finishes_what_a_killed_worker_recorded_and_queues_the_rest(pap
     assert [d.status for d in (in_flight, *rest)] == ["queued"] * 3
     assert dispatch.send_deliveries(ids, later).sent == 3
     assert len(crashing.handed_over) == 6, "the two recorded are not sent again"
+
+
+@pytest.fixture
+def last_year(db) -> Paper:
+    """Featured a year ago and made before the fixture's papers: a lower id than theirs."""
+    return make_paper("Sent a year ago", "retrieval-and-rag", day=DAY - timedelta(days=365))
+
+
+def sent_before(reader: Subscriber, *papers: Paper) -> None:
+    day = DAY - timedelta(days=365)
+    delivery = Delivery.objects.create(
+        subscriber=reader, period=f"daily:{day}", window_start=day, window_end=day, status="sent"
+    )
+    for n, paper in enumerate(papers, 1):
+        DeliveryPaper.objects.create(
+            delivery=delivery, paper=paper, subscriber=reader, position=n, reason="earlier"
+        )
+
+
+def test_choosing_reads_a_readers_history_only_from_the_first_paper_it_could_send(
+    last_year, papers, alice, monkeypatch
+):
+    zerosearch = papers[0]  # in today's digest, but alice had it a year ago
+    sent_before(alice, last_year, zerosearch)
+    read: list[tuple] = []
+    history = dispatch._history
+
+    def reading(*args):
+        read.extend(history(*args))
+        return iter(read)
+
+    monkeypatch.setattr(dispatch, "_history", reading)
+    [delivery_id] = planned()
+
+    assert dispatch.send_deliveries([delivery_id], NOW).sent == 1
+
+    chosen = DeliveryPaper.objects.filter(delivery_id=delivery_id).values_list("paper", flat=True)
+    assert chosen and zerosearch.pk not in chosen, "never twice, even featured again"
+    assert [row[2] for row in read] == [zerosearch.pk], "last year's papers are not read"
 
 
 def test_sending_costs_one_write_per_message_and_a_dozen_queries_per_batch(

@@ -244,3 +244,13 @@ def test_one_ranking_gives_readers_who_differ_only_in_their_cap_what_each_would_
         )
         assert ranking.top(cap) == alone, cap
         assert len(alone.picks) == min(cap, 50)
+
+
+def test_a_long_run_of_equal_scores_goes_older_first_all_the_way_down():
+    # Seventy equal scores, listed newest first: more than the ranking turns into Python
+    # values at a time, so the run crosses from one chunk into the next.
+    candidates = [paper(n, upvotes=7) for n in range(70, 0, -1)]
+
+    selection = select(candidates, reader(ZERO_SHOT, max_papers=60), window=WINDOW)
+
+    assert ids(selection) == list(range(1, 61))
