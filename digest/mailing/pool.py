@@ -1,5 +1,5 @@
 """The papers a batch of digests is chosen from, loaded once per process and span of dates:
-ranking indexes, each paper's card for the email, and the rankings already made for
+ranking indexes, each paper's card for the email, and the selections already made for
 readers with identical inputs. And what one subscriber would get now (previews, dry runs).
 """
 
@@ -13,14 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from digest.mailing.periods import Period, period_at
-from digest.mailing.selection import (
-    Candidate,
-    Ranking,
-    RankingPool,
-    Reader,
-    Selection,
-    shorten,
-)
+from digest.mailing.selection import Candidate, RankingPool, Reader, Selection, shorten
 from digest.models import DeliveryPaper, Paper, PaperSnapshot, PaperTopic, Topic
 from digest.papers.names import normalize_name
 from digest.papers.trending import trending_score
@@ -41,18 +34,18 @@ class Item:
 
 
 POOL_SECONDS = 300  # how long one process reuses a loaded pool of papers
-MAX_SHARED_RANKINGS = 5_000
+MAX_SHARED_SELECTIONS = 5_000
 
 
 @dataclass
 class PaperPool:
     """The visible papers of a span of featured dates, ready for many readers: ranking
-    indexes, each paper's card for the email, topic names, and rankings already made."""
+    indexes, each paper's card for the email, topic names, and selections already made."""
 
     ranking: RankingPool
     cards: dict[int, dict[str, object]]
     topics: dict[int, tuple[str, bool]]  # topic id -> (name, active)
-    rankings: dict[tuple, Ranking | Selection] = field(default_factory=dict)
+    selections: dict[tuple, Selection] = field(default_factory=dict)
 
     def reader(
         self,
@@ -81,21 +74,27 @@ class PaperPool:
         self, reader: Reader, window: tuple[date, date], already_sent: AbstractSet[int]
     ) -> Selection:
         """Rank once per group of readers with identical inputs: same topics, keywords,
-        follows and window, no ratings, and nothing of this window sent to them before.
-        Their caps (max_papers) may differ: each takes the top it asked for.
+        follows, cap and window, no ratings, and nothing of this window sent to them before.
 
         Follows are in the key as typed, not normalised: the reasons quote them."""
         if reader.taste is not None or already_sent & self.ranking.by_id.keys():
             return self.ranking.select(reader, window=window, already_sent=already_sent)
-        key = (tuple(reader.topics), reader.keywords, reader.authors, reader.organizations, window)
-        ranking = self.rankings.get(key)
-        if ranking is None:
-            ranking = self.ranking.rank(reader, window=window)
-            if len(self.rankings) >= MAX_SHARED_RANKINGS:
+        key = (
+            tuple(reader.topics),
+            reader.keywords,
+            reader.authors,
+            reader.organizations,
+            reader.max_papers,
+            window,
+        )
+        selection = self.selections.get(key)
+        if selection is None:
+            selection = self.ranking.select(reader, window=window)
+            if len(self.selections) >= MAX_SHARED_SELECTIONS:
                 # Rare groups (unusual keyword mixes) would otherwise pile up: start over.
-                self.rankings.clear()
-            self.rankings[key] = ranking
-        return ranking if isinstance(ranking, Selection) else ranking.top(reader.max_papers)
+                self.selections.clear()
+            self.selections[key] = selection
+        return selection
 
 
 _pools: dict[tuple[date, date, int], PaperPool] = {}

@@ -161,7 +161,7 @@ def test_the_shared_selection_of_a_pool_is_keyed_by_the_follows_too(lecun_paper)
 
     assert [p.reason for p in following.picks if p.reason.startswith(LECUN)]
     assert not [p.reason for p in plain.picks if "whom you follow" in p.reason]
-    assert len(pool.rankings) == 2
+    assert len(pool.selections) == 2
 
 
 def test_a_dry_run_chooses_with_the_follows(alice, lecun_paper):
