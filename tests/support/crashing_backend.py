@@ -15,7 +15,7 @@ class WorkerKilled(BaseException):
 
 class CrashingOutbox(OutboxBackend):
     handed_over: list[int] = []  # delivery ids, in order, across instances
-    unrecorded_at_handover: list[int] = []  # earlier deliveries not yet recorded as sent
+    unrecorded_at_handover: list[int] = []  # earlier deliveries not yet recorded as accepted
     die_after: int | None = None  # die right after this many hand-overs
 
     def send_messages(self, email_messages):
