@@ -258,21 +258,6 @@ class RankingPool:
         `window` is the inclusive range of featured dates the period covers. A paper this
         reader was already sent never comes again; hidden papers never come at all.
         """
-        ranking = self.rank(reader, window=window, already_sent=already_sent)
-        if isinstance(ranking, Selection):
-            return ranking
-        return ranking.top(reader.max_papers)
-
-    def rank(
-        self,
-        reader: Reader,
-        *,
-        window: tuple[date, date],
-        already_sent: AbstractSet[int] = frozenset(),
-    ) -> Ranking | Selection:
-        """Every candidate of the window for this reader, in order, to take the top of; or
-        the empty selection saying why there is none. Everything but the reader's cap
-        (max_papers) decides it, so readers who differ only in their cap can share it."""
         seen = self._window(window)
         if not seen.ids:
             return Selection((), SKIP_NOTHING_FEATURED)
@@ -323,81 +308,51 @@ class RankingPool:
         scores = score[positions]
         # Pinned first, then followed, then by score, ties to the older paper.
         order = np.lexsort((ids, -scores, ~followed, ~pinned))
-        walk = _in_order(pinned[order], followed[order], scores[order], ids[order], groups[order])
-        counts = Counter(groups.tolist())
-        return Ranking(self, reader, seen, _Replay(walk), counts, in_topics, follow_of, boosts)
-
-
-class _Replay:
-    """An iterator's items, produced once and replayed to every later walk: a walk stops
-    after a few dozen of hundreds, and the next may need a few more."""
-
-    def __init__(self, items: Iterator[tuple[_Key, int]]):
-        self._source = items
-        self._seen: list[tuple[_Key, int]] = []
-
-    def __iter__(self) -> Iterator[tuple[_Key, int]]:
-        n = 0
-        while True:
-            if n < len(self._seen):
-                yield self._seen[n]
-            else:
-                item = next(self._source, None)
-                if item is None:
-                    return
-                self._seen.append(item)
-                yield item
-            n += 1
-
-
-@dataclass
-class Ranking:
-    """One reader's candidates in order, from RankingPool.rank: the top of any length is
-    taken from it, for this reader or any other with the same topics, keywords, follows,
-    window, papers already sent and no ratings."""
-
-    pool: RankingPool
-    reader: Reader
-    seen: _Window
-    walk: _Replay
-    groups: Counter[int]  # how many candidates each diversity group holds
-    in_topics: np.ndarray
-    follow_of: dict[int, str]
-    boosts: np.ndarray | None
-    _tops: dict[int, Selection] = field(default_factory=dict)
-    _picks: dict[tuple[_Key, int], Pick] = field(default_factory=dict)
-
-    def top(self, max_papers: int) -> Selection:
-        """The best `max_papers`, no topic taking over (see _diversify)."""
-        found = self._tops.get(max_papers)
-        if found is None:
-            walk = _diversify(self.walk, max_papers, self.groups.copy())
-            found = self._tops[max_papers] = Selection(self._picks_for(walk))
-        return found
-
-    def _picks_for(self, walk: list[tuple[_Key, int]]) -> tuple[Pick, ...]:
-        liked: dict[int, str] = {}
-        if self.boosts is not None and self.reader.taste is not None:
-            # Only the picks the taste moved say which liked paper they are like.
-            boosts, position = self.boosts, self.seen.position
-            moved = [-key[3] for key, _ in walk if boosts[position[-key[3]]] >= TASTE_REASON_BOOST]
-            liked = self.pool.liked_like(self.reader.taste, moved) if moved else {}
-        picks = []
+        walk = _diversify(
+            _in_order(
+                pinned[order].tolist(),
+                followed[order].tolist(),
+                scores[order].tolist(),
+                ids[order].tolist(),
+                groups[order].tolist(),
+            ),
+            reader.max_papers,
+            Counter(groups.tolist()),
+        )
+        chosen = []
         for key, group in walk:
-            pick = self._picks.get((key, group))
-            if pick is None:
-                pid = -key[3]
-                item = Ranked(
+            pid = -key[3]
+            chosen.append(
+                Ranked(
                     *key,
                     group=group,
-                    topic_id=group if self.in_topics[self.seen.position[pid]] else None,
-                    keyword=self.seen.first_keyword(self.reader.keywords, pid),
-                    follow=self.follow_of.get(pid),
+                    topic_id=group if in_topics[seen.position[pid]] else None,
+                    keyword=seen.first_keyword(reader.keywords, pid),
+                    follow=follow_of.get(pid),
                 )
-                reason = _reason(self.pool.by_id[pid], self.reader, item, liked.get(pid, ""))
-                pick = self._picks[(key, group)] = Pick(pid, item.score, reason, group, item.pinned)
-            picks.append(pick)
-        return tuple(picks)
+            )
+        moved_by = (
+            {}
+            if boosts is None
+            else {c.paper_id: float(boosts[seen.position[c.paper_id]]) for c in chosen}
+        )
+        # Only the picks the taste moved say which liked paper they are like.
+        moved = [pid for pid, boost in moved_by.items() if boost >= TASTE_REASON_BOOST]
+        liked = self.liked_like(reader.taste, moved) if reader.taste and moved else {}
+        return Selection(
+            tuple(
+                Pick(
+                    paper_id=item.paper_id,
+                    score=item.score,
+                    reason=_reason(
+                        self.by_id[item.paper_id], reader, item, liked.get(item.paper_id, "")
+                    ),
+                    group=item.group,
+                    pinned=item.pinned,
+                )
+                for item in chosen
+            )
+        )
 
 
 def select(
@@ -539,54 +494,30 @@ class _Window:
 _Key = tuple[bool, bool, float, int]  # the fields of Ranked that decide the order
 
 
-_CHUNK = 32  # candidates made Python values at a time, as far as the walks go
-
-
 def _in_order(
-    pinned: np.ndarray,
-    followed: np.ndarray,
-    scores: np.ndarray,
-    ids: np.ndarray,
-    groups: np.ndarray,
+    pinned: list[bool], followed: list[bool], scores: list[float], ids: list[int], groups: list[int]
 ) -> Iterator[tuple[_Key, int]]:
-    """Each candidate's sort key and group, best first, from arrays sorted by pinned,
+    """Each candidate's sort key and group, best first, from lists sorted by pinned,
     followed, unrounded score and id. Rounding to six places can make neighbours equal;
-    such a run is put in id order, as the rounded keys sort.
-
-    The arrays become Python lists a chunk at a time, only as far as the walks go: a
-    ranking kept for many readers holds its hundreds of candidates in compact arrays, and
-    a walk needs a few dozen of them."""
-    count = len(ids)
-    arrays = (pinned, followed, scores, ids, groups)
-    lists: tuple[list, list, list, list, list] = ([], [], [], [], [])
-    pin, fol, sco, pid, grp = lists
-
-    def load(upto: int) -> None:
-        begin, stop = len(pid), min(count, max(upto, len(pid) + _CHUNK))
-        for values, array in zip(lists, arrays, strict=True):
-            values.extend(array[begin:stop].tolist())
-
-    start = 0
+    such a run is put in id order, as the rounded keys sort."""
+    count, start = len(ids), 0
     while start < count:
-        if start >= len(pid):
-            load(start + 1)
-        rounded = round(sco[start], 6)
+        rounded = round(scores[start], 6)
         end = start + 1
-        while end < count:
-            if end >= len(pid):
-                load(end + 1)
-            if not (
-                pin[end] == pin[start] and fol[end] == fol[start] and round(sco[end], 6) == rounded
-            ):
-                break
+        while (
+            end < count
+            and pinned[end] == pinned[start]
+            and followed[end] == followed[start]
+            and round(scores[end], 6) == rounded
+        ):
             end += 1
         run = (
             range(start, end)
             if end == start + 1
-            else sorted(range(start, end), key=pid.__getitem__)
+            else sorted(range(start, end), key=ids.__getitem__)
         )
         for n in run:
-            yield (pin[n], fol[n], rounded, -pid[n]), grp[n]
+            yield (pinned[n], followed[n], rounded, -ids[n]), groups[n]
         start = end
 
 

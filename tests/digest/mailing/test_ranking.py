@@ -9,9 +9,7 @@ from digest.mailing.selection import (
     SKIP_NO_MATCH,
     SKIP_NOTHING_FEATURED,
     Candidate,
-    RankingPool,
     Reader,
-    Selection,
     select,
 )
 
@@ -224,31 +222,8 @@ def test_papers_found_only_by_a_keyword_get_their_half_even_far_down_the_ranking
     assert groups.count(ZERO_SHOT) == 7
 
 
-def test_one_ranking_gives_readers_who_differ_only_in_their_cap_what_each_would_get_alone():
-    candidates = [
-        *(paper(n, upvotes=(n * 37) % 101) for n in range(1, 30)),
-        *(paper(n, topics={RETRIEVAL: 0.5 + n / 200}, upvotes=n % 17) for n in range(30, 45)),
-        *(paper(n, topics={}, abstract="sparse experts", upvotes=n % 5) for n in range(45, 50)),
-        paper(50, pinned=True, upvotes=0),
-    ]
-    asked = reader(ZERO_SHOT, RETRIEVAL, keywords=["sparse"])
-    ranking = RankingPool(candidates).rank(asked, window=WINDOW)
-    assert not isinstance(ranking, Selection)
-
-    # Long after short and short after long: each walks as far as it needs.
-    for cap in (5, 30, 1, 10, 15, 50, 10):
-        alone = select(
-            candidates,
-            reader(ZERO_SHOT, RETRIEVAL, keywords=["sparse"], max_papers=cap),
-            window=WINDOW,
-        )
-        assert ranking.top(cap) == alone, cap
-        assert len(alone.picks) == min(cap, 50)
-
-
 def test_a_long_run_of_equal_scores_goes_older_first_all_the_way_down():
-    # Seventy equal scores, listed newest first: more than the ranking turns into Python
-    # values at a time, so the run crosses from one chunk into the next.
+    # Seventy equal scores, listed newest first: one run of ties, far longer than a digest.
     candidates = [paper(n, upvotes=7) for n in range(70, 0, -1)]
 
     selection = select(candidates, reader(ZERO_SHOT, max_papers=60), window=WINDOW)
