@@ -81,9 +81,9 @@ def insert_rows(
         return []
     meta = model._meta
     columns = [_concrete(meta.get_field(name)) for name in fields]
-    if len({f.name for f in columns}) != len(columns):
-        raise ValueError(f"insert_rows was given a column of {meta.label} twice")
     given = {f.name for f in columns}
+    if len(given) != len(columns):
+        raise ValueError(f"insert_rows was given a column of {meta.label} twice")
     rest = [f for f in _columns(meta) if f.name not in given]
     if rest:
         template = model()

@@ -34,7 +34,7 @@ import random
 import smtplib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -355,7 +355,7 @@ class _Batch:
 
 def _history(
     subscriber_ids: list[int], batch_ids: set[int], first_paper: int
-) -> Iterator[tuple[int, int, int, int, str]]:
+) -> Iterable[tuple[int, int, int, int, str]]:
     """(subscriber, delivery, paper, position, reason) of what these readers were sent
     that could come again, and of what the batch's deliveries chose on an earlier attempt.
 
@@ -366,7 +366,7 @@ def _history(
         Q(subscriber_id__in=subscriber_ids, paper_id__gte=first_paper)
         | Q(delivery_id__in=batch_ids)
     )
-    return iter(rows.values_list("subscriber_id", "delivery_id", "paper_id", "position", "reason"))
+    return rows.values_list("subscriber_id", "delivery_id", "paper_id", "position", "reason")
 
 
 @cache
