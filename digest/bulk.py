@@ -12,12 +12,14 @@ types straight from the backend's adapters; `insert_rows` takes plain tuples, no
 instances) and sent as:
 - PostgreSQL: one array per column, unnest()ed into rows: a short statement, whatever
   the batch size;
-- SQLite (3.35+ for RETURNING): the rows as one JSON array, read back by json_each(): a
-  short statement too. A VALUES list has a different SQL text for every row count, and
-  Python's sqlite3 keeps each connection's last 128 prepared statements, at about 100
-  bytes per value (2.5 MB for 5,000 rows of five): a long-lived connection piled up
-  one-off statements by the hundred megabytes. Values JSON cannot carry exactly (bytes, a
-  NUL in a string, NaN) still go as a VALUES list.
+- SQLite, inserting: one single-row statement run for every row (executemany), the new
+  keys worked out from the last one (see _insert_many_sqlite);
+- SQLite, updating, or inserting what may conflict (3.35+ for RETURNING): the rows as one
+  JSON array, read back by json_each(): a short statement too. A VALUES list has a
+  different SQL text for every row count, and Python's sqlite3 keeps each connection's last
+  128 prepared statements, at about 100 bytes per value (2.5 MB for 5,000 rows of five): a
+  long-lived connection piled up one-off statements by the hundred megabytes. Values JSON
+  cannot carry exactly (bytes, a NUL in a string, NaN) still go as a VALUES list.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.options import Options
 
@@ -94,6 +96,13 @@ def insert_rows(
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
     prepare = [_preparer(field, connection) for field in columns]
+    if (
+        connection.vendor == "sqlite"
+        and not ignore_conflicts
+        and meta.pk.get_internal_type() in _AUTO_KEYS
+    ):
+        values = [[to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in rows]
+        return _insert_many_sqlite(connection, meta, names, values)
     inserted: list[int] = []
     with connection.cursor() as cursor:
         for batch in _batches(connection, rows, len(columns)):
@@ -110,6 +119,33 @@ def insert_rows(
             )
             inserted.extend(pk for (pk,) in cursor.fetchall())
     return inserted
+
+
+_AUTO_KEYS = frozenset({"AutoField", "BigAutoField", "SmallAutoField"})
+
+
+def _insert_many_sqlite(
+    connection: BaseDatabaseWrapper, meta: Options, names: str, values: list[list[Any]]
+) -> list[int]:
+    """INSERT one prepared statement for every row (executemany), and the new keys.
+
+    A JSON array is slower here for wide rows: json_extract() costs SQLite about 3 µs per
+    value, 0.7 s for 10,000 papers of 23 columns against 0.15 s for executemany, and
+    encoding the JSON another 0.3 s. It also binds every value exactly as given (bytes, NUL).
+    executemany returns no rows, so the keys are worked out: inside the transaction, which
+    holds SQLite's only write lock, each new row gets one more than the largest key (with
+    AUTOINCREMENT, the largest ever), so the rows got the len(values) keys up to
+    last_insert_rowid(), in order.
+    """
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(values[0]))
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({placeholders})", values
+        )
+        cursor.execute("SELECT last_insert_rowid()")
+        (last,) = cursor.fetchone()
+    return list(range(last - len(values) + 1, last + 1))
 
 
 # Values of these types go to the database as they are for fields of these internal types:

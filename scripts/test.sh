@@ -47,3 +47,13 @@ $PY -m ruff format --check .
 $PY -m mypy
 # pytest's exit code passes through as is: 5 (no tests collected) fails the run.
 $PY -m pytest "$@"
+
+# SQLite is the embedded default (make demo, make bench) and has write paths of its own
+# (digest/bulk.py, the send record): the tests of those run on it too, in a full run.
+if [ -n "${DATABASE_URL:-}" ] && [ "$#" -eq 0 ]; then
+  echo "make test: the SQLite write paths, on SQLite"
+  env -u DATABASE_URL $PY -m pytest -q -p no:randomly \
+    tests/digest/test_bulk_writes.py tests/digest/papers/test_store_identity.py \
+    tests/digest/papers/test_topic_tagging.py tests/digest/mailing/test_dispatch.py \
+    tests/digest/mailing/test_send_digests.py tests/digest/mailing/test_next_due.py
+fi

@@ -112,9 +112,21 @@ def test_a_batch_is_the_same_statement_whatever_its_number_of_rows_on_sqlite():
                 p.upvotes = 5
             bulk_update_rows(papers, ["upvotes"])
 
-    assert len(statements) == 4
-    assert statements[:2] == statements[2:]
+    assert len(statements) == 6  # insert, its last key, update; for 3 rows, then for 7
+    assert statements[:3] == statements[3:]
     assert Paper.objects.filter(title__startswith="Row 7.", upvotes=5).count() == 7
+
+
+def test_the_keys_returned_are_the_rows_written_even_after_the_newest_rows_were_deleted():
+    kept = paper(1)
+    Paper.objects.filter(pk__in=[paper(2).pk, paper(3).pk]).delete()
+    rows = [(f"After {n}", f"after {n}", date(2025, 11, 20)) for n in range(4)]
+
+    keys = insert_rows(Paper, ("title", "title_key", "featured_on"), rows)
+
+    assert len(set(keys)) == 4 and kept.pk not in keys
+    stored = dict(Paper.objects.filter(pk__in=keys).values_list("pk", "title"))
+    assert [stored[key] for key in keys] == ["After 0", "After 1", "After 2", "After 3"]
 
 
 def test_text_with_a_nul_is_written_exactly_on_sqlite():
