@@ -212,16 +212,26 @@ class LinearTagger:
                 for term, weight in terms.items():
                     self.matrix[self.columns[(in_title, term)], col] = weight
         self.bias = np.array([m.bias for m in models])
-        self.keyword_weights = np.array([[m.keyword_title, m.keyword_abstract] for m in models])
+        self.keyword_weights = np.array(
+            [[m.keyword_title, m.keyword_abstract] for m in models], dtype=np.float64
+        ).reshape(len(models), 2)
 
-    def probabilities_many(self, papers: Sequence[PaperFeatures]) -> np.ndarray:
-        """(papers, topics) probabilities, topics in the order of `self.topics`."""
+    def probabilities_many(self, papers: Iterable[PaperFeatures]) -> np.ndarray:
+        """(papers, topics) probabilities, topics in the order of `self.topics`.
+
+        `papers` may be a generator, and is best one: each paper's features are read once,
+        for the few terms the classifiers know, and can be dropped at once. A chunk of
+        papers kept alive with their hundreds of counted word pairs each made the garbage
+        collector walk them again and again: counting a paper's pairs took three times as
+        long as when the counts were freed straight away.
+        """
         from scipy.sparse import csr_matrix
 
         rows, cols, counts, norms = [], [], [], []
-        keywords = np.zeros((len(papers), len(self.topics), 2))
+        keywords: list[list[float]] = []  # per paper: (title, abstract) values per topic
         position = {topic: n for n, topic in enumerate(self.topics)}
         columns = self.columns
+        row = -1
         for row, paper in enumerate(papers):
             for in_title, found, known in (
                 (False, paper.text, self.text_terms),
@@ -232,11 +242,16 @@ class LinearTagger:
                 cols.extend([columns[(in_title, term)] for term in matched])
                 counts.extend([found.counts[term] for term in matched])
                 norms.extend([found.norm] * len(matched))
+            values = [0.0] * (2 * len(self.topics))
             for topic in paper.keywords.keys() & position.keys():
-                keywords[row, position[topic]] = paper.keyword_values(topic)
-        values = (1.0 + np.log(np.array(counts, dtype=np.float64))) / np.array(norms)
-        x = csr_matrix((values, (rows, cols)), shape=(len(papers), len(self.columns)))
-        logit = x @ self.matrix + self.bias + (keywords * self.keyword_weights).sum(axis=2)
+                at = 2 * position[topic]
+                values[at : at + 2] = paper.keyword_values(topic)
+            keywords.append(values)
+        count = row + 1
+        weights = (1.0 + np.log(np.array(counts, dtype=np.float64))) / np.array(norms)
+        x = csr_matrix((weights, (rows, cols)), shape=(count, len(self.columns)))
+        found_keywords = np.array(keywords, dtype=np.float64).reshape(count, len(self.topics), 2)
+        logit = x @ self.matrix + self.bias + (found_keywords * self.keyword_weights).sum(axis=2)
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0)))
 
     def probabilities(self, paper: PaperFeatures) -> dict[TopicKey, float]:

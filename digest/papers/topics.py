@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -231,15 +231,22 @@ class Tagger:
         if not self.topics or not texts:
             return [{} for _ in texts]
         similarity = self._similarity(texts, background) if self.by_description else None
-        analysed = [analyse(self.keywords, title, abstract) for title, abstract in texts]
+        found_keywords: list[tuple[Hits, Hits]] = []
+
+        def features() -> Iterator[topic_model.PaperFeatures]:
+            # One paper at a time: the classifiers read each paper's features as they
+            # come, and only its keywords are kept (see probabilities_many).
+            for title, abstract in texts:
+                paper, in_title, in_abstract = analyse(self.keywords, title, abstract)
+                found_keywords.append((in_title, in_abstract))
+                yield paper
+
         learned = self.learned.topics
-        matrix = self.learned.probabilities_many([a[0] for a in analysed]) if learned else None
+        matrix = self.learned.probabilities_many(features())  # no columns without weights
         results: list[dict[int, float]] = []
-        for row, (_, in_title, in_abstract) in enumerate(analysed):
+        for row, (in_title, in_abstract) in enumerate(found_keywords):
             found: dict[int, float] = {}
-            probabilities = (
-                dict(zip(learned, matrix[row].tolist(), strict=True)) if matrix is not None else {}
-            )
+            probabilities = dict(zip(learned, matrix[row].tolist(), strict=True))
             for topic_id, p in probabilities.items():
                 if p >= topic_model.ASSIGN_PROBABILITY:
                     found[topic_id] = round(p, 3)
