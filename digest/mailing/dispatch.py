@@ -29,6 +29,7 @@ invalid or refused address) fail the delivery and mark the subscriber bounced.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import smtplib
@@ -159,7 +160,8 @@ def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) ->
     outcome = Outcome()
     claimed = claim_many(delivery_ids, now, lease_for(len(delivery_ids)))
     if claimed:
-        _Batch(claimed, now, outcome).run()
+        with _older_objects_frozen():
+            _Batch(claimed, now, outcome).run()
     log.info(
         "send_batch size=%d claimed=%d sent=%d skipped=%d failed=%d retried=%d duration_ms=%d",
         len(delivery_ids),
@@ -171,6 +173,33 @@ def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) ->
         (time.monotonic() - started) * 1000,
     )
     return outcome
+
+
+# A full collection of everything, frozen or not, at most this often (see below).
+FULL_COLLECTION_SECONDS = 60.0
+_last_full_collection = time.monotonic()
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """The garbage collector leaves alone, for this batch, every object older than it.
+
+    A worker keeps the papers' pool, their shared cards and rankings between batches:
+    some 200,000 objects that every full collection walked again, 0.17 ms a digest.
+    Freezing them keeps nothing alive that its reference count frees. Only garbage in
+    reference cycles among them waits, for a full collection once the batch is over: one
+    a minute at most, a quarter of a second each time. If batches overlap in threads, one's
+    unfreeze only ends the other's saving early.
+    """
+    global _last_full_collection
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if time.monotonic() - _last_full_collection >= FULL_COLLECTION_SECONDS:
+            gc.collect()
+            _last_full_collection = time.monotonic()
 
 
 class _Batch:
