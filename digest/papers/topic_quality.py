@@ -21,7 +21,7 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.text import slugify
@@ -183,16 +183,22 @@ def _fmt(value: float | None) -> str:
 
 
 def evaluate(
-    tagged: Mapping[str, set[str]], labels: Mapping[str, set[str]] | None = None
+    tagged: Mapping[str, set[str]],
+    labels: Mapping[str, set[str]] | None = None,
+    only: Collection[str] | None = None,
 ) -> Report:
-    """`tagged`: {paper: topic keys} for every paper looked at; `labels` for some of them."""
+    """`tagged`: {paper: topic keys} for every paper looked at; `labels` for some of them.
+
+    `only`: the topic keys to score (and average), where the labels name more topics than
+    the ones being judged; coverage and shares always count every topic."""
     shares: Counter[str] = Counter(key for keys in tagged.values() for key in keys)
     report = Report(len(tagged), sum(1 for keys in tagged.values() if keys), shares)
     if not labels:
         return report
     papers = [p for p in labels if p in tagged]
     report.labelled_papers = len(papers)
-    for key in sorted({k for p in papers for k in labels[p]}):
+    keys = {k for p in papers for k in labels[p]}
+    for key in sorted(keys if only is None else keys & set(only)):
         hits = sum(1 for p in papers if key in labels[p] and key in tagged[p])
         labelled = sum(1 for p in papers if key in labels[p])
         found = sum(1 for p in papers if key in tagged[p])

@@ -1,8 +1,9 @@
-"""python manage.py evaluate_topics PATH… [--labels FILE]
+"""python manage.py evaluate_topics PATH… [--labels FILE] [--topics SLUG,…]
 
 Tags the papers of feed files (or folders of them) with the active topics, stores nothing,
 and prints coverage, each topic's share and, with labels, precision and recall per topic.
-The last line is `coverage=… max_share=… macro_precision=… macro_recall=…`.
+The last line is `coverage=… max_share=… macro_precision=… macro_recall=…`; its averages
+are over the topics the labels name, or over those of `--topics` (slugs or names) alone.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH", help="feed files or folders")
         parser.add_argument("--labels", help="arXiv id -> topic slugs (JSON, JSON lines, CSV)")
+        parser.add_argument(
+            "--topics",
+            help="score and average only these topics (comma-separated slugs or names)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -42,11 +47,12 @@ class Command(BaseCommand):
         if not papers:
             raise CommandError("no papers in the given files")
         refs = [TopicRef(t.slug, t.name, tuple(t.former_slug_list)) for t in topics]
+        only = self._only(str(options["topics"]), refs) if options["topics"] else None
         labels = None
         if options["labels"]:
             labels = self._labels(Path(str(options["labels"])), refs)
         tagged = tagged_by_slug(papers, [topic_text(t) for t in topics])
-        report = topic_quality.evaluate(tagged, labels)
+        report = topic_quality.evaluate(tagged, labels, only)
         self._print(report, {t.slug: t.name for t in topics})
 
     def _labels(self, path: Path, refs: list[TopicRef]) -> dict[str, set[str]]:
@@ -60,6 +66,15 @@ class Command(BaseCommand):
         for name in unknown:
             self.stderr.write(f"warning: label {name!r} names no active topic (counted as missed)")
         return labels
+
+    def _only(self, given: str, refs: list[TopicRef]) -> set[str]:
+        names = [name.strip() for name in given.split(",") if name.strip()]
+        resolved, unknown = topic_quality.resolve({"": names}, refs)
+        if unknown:
+            raise CommandError(f"--topics: no active topic is called {', '.join(unknown)}")
+        if not names:
+            raise CommandError("--topics: name at least one topic")
+        return resolved[""]
 
     def _print(self, report: Report, names: dict[str, str]) -> None:
         out = self.stdout.write

@@ -118,3 +118,33 @@ def test_the_shipped_labels_files_name_only_known_topics():
     for name in ("dev.json", "eval.json"):
         labels = json.loads((ROOT / "bench" / "topic_labels" / name).read_text())
         assert {s for topics in labels.values() for s in topics} <= slugs, name
+
+
+def scored_lines(lines: list[str]) -> list[str]:
+    """The precision and recall lines: after their heading and column names, before the end."""
+    start = next(n for n, line in enumerate(lines) if line.startswith("precision and recall"))
+    return lines[start + 2 : -1]
+
+
+def summary(lines: list[str]) -> dict[str, str]:
+    return dict(part.split("=") for part in lines[-1].split())
+
+
+def test_the_averages_can_be_over_the_topics_being_judged_alone():
+    every = run(str(FEED), "--labels", str(LABELS))
+    robotics = run(str(FEED), "--labels", str(LABELS), "--topics", "Robotics and embodied AI")
+
+    assert len(scored_lines(every)) > 1
+    [line] = scored_lines(robotics)
+    precision, recall, *_ = line.split()
+    assert line.endswith("Robotics and embodied AI")
+    assert summary(robotics) == {
+        **summary(every),  # coverage and shares count every topic all the same
+        "macro_precision": precision,
+        "macro_recall": recall,
+    }
+
+
+def test_an_unknown_topic_to_judge_is_one_clear_error():
+    with pytest.raises(CommandError, match="no active topic is called Astrology"):
+        run(str(FEED), "--labels", str(LABELS), "--topics", "robotics-and-embodied-ai,Astrology")
