@@ -321,14 +321,28 @@ class _Batch:
             with transaction.atomic():
                 insert_rows(DeliveryPaper, _PAPER_ROW, rows)
         except IntegrityError:
-            # Another digest of one of these people took a paper meanwhile (two periods
-            # racing): choose again for all of them on the next attempt.
-            for delivery, _, _ in ready:
+            pass
+        else:
+            return ready
+        # Another digest of one of these people took a paper meanwhile (two periods
+        # racing). Each delivery's papers go in on their own: the readers who collided
+        # are chosen for again on their next attempt, the rest of the batch goes out now.
+        by_delivery: dict[int, list[tuple[int, int, int, int, str]]] = defaultdict(list)
+        for row in rows:
+            by_delivery[row[0]].append(row)
+        stored = []
+        for entry in ready:
+            delivery = entry[0]
+            try:
+                with transaction.atomic():
+                    insert_rows(DeliveryPaper, _PAPER_ROW, by_delivery[delivery.pk])
+            except IntegrityError:
                 _failed(
                     delivery, IntegrityError("paper already sent meanwhile"), self.outcome, self.now
                 )
-            return []
-        return ready
+            else:
+                stored.append(entry)
+        return stored
 
     def _skip(self, skipped: list[Delivery]) -> None:
         for delivery in skipped:

@@ -408,3 +408,35 @@ def test_a_batch_spares_the_collector_older_objects_and_their_cycles_go_after_it
     with dispatch._older_objects_frozen():
         pass
     assert alive() is None
+
+
+def test_a_paper_taken_meanwhile_delays_only_the_reader_it_belongs_to(papers, alice, monkeypatch):
+    bob = make_reader("bob@example.com", ["retrieval-and-rag"])
+    planned()
+    alice_id, bob_id = (Delivery.objects.get(subscriber=reader).pk for reader in (alice, bob))
+    # Alice's other digest (two periods racing) stores ZeroSearch after this batch read
+    # her history and before it stores its own choice.
+    racing = Delivery.objects.create(
+        subscriber=alice, period="weekly:2026-11-23", window_start=DAY, window_end=DAY
+    )
+    history = dispatch._history
+
+    def history_then_race(*args):
+        rows = list(history(*args))
+        DeliveryPaper.objects.create(
+            delivery=racing, paper=papers[0], subscriber=alice, position=1, reason="racing"
+        )
+        return rows
+
+    monkeypatch.setattr(dispatch, "_history", history_then_race)
+
+    outcome = dispatch.send_deliveries([alice_id, bob_id], NOW)
+
+    assert outcome.sent == 1 and outcome.retry == [alice_id]
+    assert received_per_address() == {"bob@example.com": 1}
+    alice_delivery = Delivery.objects.get(pk=alice_id)
+    assert (
+        alice_delivery.status == "queued" and "already sent meanwhile" in alice_delivery.last_error
+    )
+    assert not DeliveryPaper.objects.filter(delivery_id=alice_id).exists()
+    assert DeliveryPaper.objects.filter(delivery_id=bob_id).count() >= 1
