@@ -63,15 +63,7 @@ log = logging.getLogger(__name__)
 # The columns of a chosen paper, as _choose writes them.
 _PAPER_ROW = ("delivery", "paper", "subscriber", "position", "reason")
 # What _finish_sent writes for the batch's recorded deliveries.
-_SENT_FIELDS = [
-    "status",
-    "message_id",
-    "attempts",
-    "lease_until",
-    "next_attempt_at",
-    "last_error",
-    "updated_at",
-]
+_SENT_FIELDS = [*Delivery.SENT_STATE, "message_id", "attempts", "updated_at"]
 TRANSIENT = "transient"
 PERMANENT = "permanent"
 
@@ -387,11 +379,7 @@ class _Batch:
         """sending -> sent for every delivery recorded as accepted, in one statement."""
         now = timezone.now()
         for delivery in self.sent:
-            delivery.status = Delivery.Status.SENT
-            delivery.attempts += 1
-            delivery.lease_until = delivery.next_attempt_at = None
-            delivery.last_error = ""
-            delivery.updated_at = now
+            delivery.mark_sent(now)
         bulk_update_rows(self.sent, _SENT_FIELDS)
         self.sent = []
 

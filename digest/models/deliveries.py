@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from django.db import models
 from django.db.models import F, Q
@@ -20,12 +21,7 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         message id died with the sender (webhooks find these by the delivery id in their
         metadata). Returns how many."""
         return self.filter(status=Delivery.Status.SENDING, sent_at__isnull=False).update(
-            status=Delivery.Status.SENT,
-            attempts=F("attempts") + 1,
-            lease_until=None,
-            next_attempt_at=None,
-            last_error="",
-            updated_at=now,
+            **Delivery.SENT_STATE, attempts=F("attempts") + 1, updated_at=now
         )
 
 
@@ -80,6 +76,15 @@ class Delivery(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What a delivery's bookkeeping becomes once its message was accepted, besides one more
+    # attempt: for one row (mark_sent) and for rows in bulk (finish_recorded) alike.
+    SENT_STATE: ClassVar[dict[str, object]] = {
+        "status": Status.SENT,
+        "lease_until": None,
+        "next_attempt_at": None,
+        "last_error": "",
+    }
+
     objects = DeliveryQuerySet.as_manager()
 
     class Meta:
@@ -102,6 +107,13 @@ class Delivery(models.Model):
     @property
     def frequency(self) -> str:
         return self.period.partition(":")[0]
+
+    def mark_sent(self, now: datetime) -> None:
+        """This row as it is written once the provider accepted its message (not saved)."""
+        for name, value in self.SENT_STATE.items():
+            setattr(self, name, value)
+        self.attempts += 1
+        self.updated_at = now
 
     def view_path(self) -> str:
         """The "view in browser" page of this digest (signed for its reader's address, and
