@@ -101,15 +101,11 @@ def insert_rows(
         and not ignore_conflicts
         and meta.pk.get_internal_type() in _AUTO_KEYS
     ):
-        values = [[to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in rows]
-        return _insert_many_sqlite(connection, meta, names, values)
+        return _insert_many_sqlite(connection, meta, names, _prepared(prepare, rows))
     inserted: list[int] = []
     with connection.cursor() as cursor:
         for batch in _batches(connection, rows, len(columns)):
-            values = [
-                [to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in batch
-            ]
-            source, params = _rows_source(connection, columns, values)
+            source, params = _rows_source(connection, columns, _prepared(prepare, batch))
             # "WHERE true" lets SQLite tell the upsert clause from a join condition.
             conflict = " WHERE true ON CONFLICT DO NOTHING" if ignore_conflicts else ""
             cursor.execute(
@@ -167,6 +163,13 @@ _AS_IS: dict[str, type] = {
     "TextField": str,
     "SlugField": str,
 }
+
+
+def _prepared(
+    prepare: Sequence[Callable[[Any], Any]], rows: Sequence[Sequence[Any]]
+) -> list[list[Any]]:
+    """Each row's values as the database takes them, by the column's _preparer."""
+    return [[to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in rows]
 
 
 def _preparer(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[[Any], Any]:
@@ -227,10 +230,7 @@ def update_rows(
     updated = 0
     with connection.cursor() as cursor:
         for batch in _batches(connection, rows, len(columns)):
-            values = [
-                [to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in batch
-            ]
-            source, params = _rows_source(connection, columns, values)
+            source, params = _rows_source(connection, columns, _prepared(prepare, batch))
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM {source} "
                 f"WHERE {table}.{quote(meta.pk.column)} = v.c0",

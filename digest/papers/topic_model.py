@@ -232,7 +232,6 @@ class LinearTagger:
         keywords: list[list[float]] = []  # per paper: (title, abstract) values per topic
         position = {topic: n for n, topic in enumerate(self.topics)}
         columns = self.columns
-        row = -1
         for row, paper in enumerate(papers):
             for in_title, found, known in (
                 (False, paper.text, self.text_terms),
@@ -248,7 +247,7 @@ class LinearTagger:
                 at = 2 * position[topic]
                 values[at : at + 2] = paper.keyword_values(topic)
             keywords.append(values)
-        count = row + 1
+        count = len(keywords)  # papers read
         weights = (1.0 + np.log(np.array(counts, dtype=np.float64))) / np.array(norms)
         x = csr_matrix((weights, (rows, cols)), shape=(count, len(self.columns)))
         found_keywords = np.array(keywords, dtype=np.float64).reshape(count, len(self.topics), 2)
