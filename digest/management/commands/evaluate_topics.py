@@ -69,12 +69,13 @@ class Command(BaseCommand):
 
     def _only(self, given: str, refs: list[TopicRef]) -> set[str]:
         names = [name.strip() for name in given.split(",") if name.strip()]
-        resolved, unknown = topic_quality.resolve({"": names}, refs)
-        if unknown:
-            raise CommandError(f"--topics: no active topic is called {', '.join(unknown)}")
         if not names:
             raise CommandError("--topics: name at least one topic")
-        return resolved[""]
+        # Resolved as a labels file's topics are: slugs, names and former slugs alike.
+        resolved, unknown = topic_quality.resolve({"--topics": names}, refs)
+        if unknown:
+            raise CommandError(f"--topics: no active topic is called {', '.join(unknown)}")
+        return resolved["--topics"]
 
     def _print(self, report: Report, names: dict[str, str]) -> None:
         out = self.stdout.write

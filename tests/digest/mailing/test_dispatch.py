@@ -410,6 +410,18 @@ def test_a_batch_spares_the_collector_older_objects_and_their_cycles_go_after_it
     assert alive() is None
 
 
+def test_a_batch_is_chosen_and_sent_with_the_older_objects_frozen(papers, alice, monkeypatch):
+    frozen_while_running: list[int] = []
+    monkeypatch.setattr(
+        dispatch._Batch, "run", lambda self: frozen_while_running.append(gc.get_freeze_count())
+    )
+
+    dispatch.send_deliveries(planned(), NOW)
+
+    assert frozen_while_running[0] > 0
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_paper_taken_meanwhile_delays_only_the_reader_it_belongs_to(papers, alice, monkeypatch):
     bob = make_reader("bob@example.com", ["retrieval-and-rag"])
     planned()
