@@ -38,18 +38,27 @@ def site_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def token_path(viewname: str, token: str) -> str:
+# Where links are made: the root URLconf, the current thread's URLconf and script prefix.
+UrlPlace = tuple[str, str | None, str]
+
+
+def url_place() -> UrlPlace:
+    """Reading the current URLconf and script prefix (asgiref's context-local storage, 12
+    us) costs more than making a link: a caller making several reads them once."""
+    return settings.ROOT_URLCONF, get_urlconf(), get_script_prefix()
+
+
+def token_path(viewname: str, token: str, place: UrlPlace | None = None) -> str:
     """reverse(viewname, args=[token]) for our tokens, which are URL-safe as they are:
     reverse() costs more than signing, so the token goes between the path's pieces."""
-    head, tail = path_pieces(viewname, 1)
+    head, tail = path_pieces(viewname, 1, place)
     return f"{head}{token}{tail}"
 
 
-def path_pieces(viewname: str, count: int) -> tuple[str, ...]:
+def path_pieces(viewname: str, count: int, place: UrlPlace | None = None) -> tuple[str, ...]:
     """The view's path split where its `count` arguments go, resolved once per URLconf and
-    script prefix; a caller that makes many links to one view takes them once, since
-    finding the current URLconf and prefix costs more than putting a link together."""
-    return _path_pieces(viewname, count, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
+    script prefix (`place`, read now when not given)."""
+    return _path_pieces(viewname, count, *(place or url_place()))
 
 
 _SLOT = "URL-ARGUMENT-SLOT"
@@ -181,11 +190,11 @@ class Subscriber(models.Model):
     def confirm_url(self) -> str:
         return site_url(token_path("subscriptions:confirm", self.token(tokens.SALT_CONFIRM)))
 
-    def preferences_url(self) -> str:
-        return site_url(self.preferences_path())
+    def preferences_url(self, place: UrlPlace | None = None) -> str:
+        return site_url(self.preferences_path(place))
 
-    def unsubscribe_url(self) -> str:
-        return site_url(self.unsubscribe_path())
+    def unsubscribe_url(self, place: UrlPlace | None = None) -> str:
+        return site_url(self.unsubscribe_path(place))
 
     def personal_feed_url(self) -> str:
         """This reader's digests as an Atom feed: as private as the digests themselves."""
@@ -193,11 +202,13 @@ class Subscriber(models.Model):
         return site_url(token_path("digest:personal_feed", token))
 
     # Pages link with paths, emails with absolute URLs (SITE_URL).
-    def preferences_path(self) -> str:
-        return token_path("subscriptions:preferences", self.token(tokens.SALT_PREFERENCES))
+    def preferences_path(self, place: UrlPlace | None = None) -> str:
+        token = self.token(tokens.SALT_PREFERENCES)
+        return token_path("subscriptions:preferences", token, place)
 
-    def unsubscribe_path(self) -> str:
-        return token_path("subscriptions:unsubscribe", self.token(tokens.SALT_UNSUBSCRIBE))
+    def unsubscribe_path(self, place: UrlPlace | None = None) -> str:
+        token = self.token(tokens.SALT_UNSUBSCRIBE)
+        return token_path("subscriptions:unsubscribe", token, place)
 
     # --- state -------------------------------------------------------------------------------
     @property

@@ -26,8 +26,9 @@ from digest.mailing.pool import Item, items_from_papers, reader_for
 from digest.mailing.rendering import render_email
 from digest.mailing.selection import Reader
 from digest.models import Delivery, DeliveryPaper
-from subscriptions.models import Subscriber, path_pieces, token_path
-from subscriptions.tokens import Signer, make_feedback_tokens, make_view_token
+from subscriptions import tokens
+from subscriptions.models import Subscriber, UrlPlace, path_pieces, token_path, url_place
+from subscriptions.tokens import make_feedback_tokens, make_view_token
 
 # RFC 5322 2.1.1: a line MUST be at most 998 characters, SHOULD be at most 78.
 MAX_LINE = 998
@@ -146,16 +147,18 @@ def view_token(delivery_id: int, email: str) -> str:
     return make_view_token(delivery_id, email)
 
 
-def view_url(delivery_id: int, email: str) -> str:
-    return settings.SITE_URL + token_path("digest:view", view_token(delivery_id, email))
+def view_url(delivery_id: int, email: str, place: UrlPlace | None = None) -> str:
+    return settings.SITE_URL + token_path("digest:view", view_token(delivery_id, email), place)
 
 
-def feedback_links(subscriber: Subscriber, paper_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+def feedback_links(
+    subscriber: Subscriber, paper_ids: Sequence[int], place: UrlPlace | None = None
+) -> dict[int, dict[str, str]]:
     """The "More like this" and "Less like this" links of each paper, for this reader."""
     if subscriber.pk is None:
         return {}  # a preview for a topic, with nobody to learn from
     signed = make_feedback_tokens(subscriber.pk, subscriber.email, paper_ids)
-    head, middle, tail = path_pieces("digest:feedback", 2)
+    head, middle, tail = path_pieces("digest:feedback", 2, place)
     head = settings.SITE_URL + head
     return {
         paper_id: {
@@ -174,7 +177,8 @@ def digest_context(
     delivery_id: int | None,
 ) -> dict[str, object]:
     topic_names = list(reader.topics.values())
-    links = feedback_links(subscriber, [item.paper_id for item in items])
+    place = url_place()  # once for the digest's links
+    links = feedback_links(subscriber, [item.paper_id for item in items], place)
     papers = [
         {**item.card, "reason": item.reason, "feedback": links.get(item.paper_id)} for item in items
     ]
@@ -190,11 +194,11 @@ def digest_context(
         "follows": list(reader.follows),
         "preheader": preheader[:140],
         "papers": papers,
-        "view_url": view_url(delivery_id, subscriber.email)
+        "view_url": view_url(delivery_id, subscriber.email, place)
         if delivery_id
         else settings.SITE_URL + "/",
-        "preferences_url": subscriber.preferences_url(),
-        "unsubscribe_url": subscriber.unsubscribe_url(),
+        "preferences_url": subscriber.preferences_url(place),
+        "unsubscribe_url": subscriber.unsubscribe_url(place),
         "subscriber_email": subscriber.email,
     }
 
@@ -212,7 +216,7 @@ def message_id_for(delivery_id: int | None, host: str) -> str:
     """
     if delivery_id is None:
         return make_msgid(idstring="digest.preview", domain=host)
-    signature = Signer(salt="digest.message-id").signature(str(delivery_id))[:16]
+    signature = tokens.signature("digest.message-id", str(delivery_id))[:16]
     return f"<digest.{delivery_id}.{signature}@{host}>"
 
 
