@@ -45,7 +45,9 @@ from typing import TypedDict
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
 from django.utils import timezone
 
@@ -226,14 +228,14 @@ class _Batch:
             return
         try:
             try:
-                with _fast_commits():
+                with _recorder() as record:
                     for start in range(0, len(ready), BUILD_AHEAD):
                         built = [
                             (delivery, self._build(delivery, reader, items))
                             for delivery, reader, items in ready[start : start + BUILD_AHEAD]
                         ]
                         for delivery, message in built:
-                            self._send(delivery, message, connection)
+                            self._send(delivery, message, connection, record)
             except Exception:
                 # What was accepted is recorded; write the rest of it before giving up.
                 # (A killed worker cannot: recovery finishes its recorded deliveries.)
@@ -368,7 +370,9 @@ class _Batch:
             reader=reader,
         )
 
-    def _send(self, delivery: Delivery, message: EmailMessage, connection: object) -> None:
+    def _send(
+        self, delivery: Delivery, message: EmailMessage, connection: object, record: SentRecorder
+    ) -> None:
         message.connection = connection
         throttle.wait_for_send_slot()
         try:
@@ -378,7 +382,7 @@ class _Batch:
             return
         # Recorded before the next message is handed over: a crash from here on re-sends
         # nothing, and one before it re-sends only this message.
-        if record_sent(delivery.pk, str(message.subject)):
+        if record(delivery.pk, str(message.subject)):
             delivery.message_id = sent_message_id(message)[:255]
             self.sent.append(delivery)
         else:
@@ -425,34 +429,46 @@ def _record_sent_sql() -> str:
     )
 
 
-def record_sent(delivery_id: int, subject: str) -> bool:
-    """The provider accepted this delivery's message: its sent_at (and subject), in a
-    single-row update committed at once; False when the claim was no longer ours.
+class SentRecorder:
+    """Records that the provider accepted a delivery's message: its sent_at (and subject),
+    in a single-row update committed at once. Called with (delivery id, subject); False
+    when the claim was no longer ours.
 
     Only columns no index holds: the status and message id would each rewrite an index
     entry (on SQLite 0.3 ms a message against 0.05 ms), so they follow for the whole batch
-    in one statement (`_finish_sent`), and recovery finishes them after a crash."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [now, subject[:255], delivery_id, Delivery.Status.SENDING.value]
-    with connection.cursor() as cursor:
-        cursor.execute(_record_sent_sql(), params)
-        return cursor.rowcount == 1
+    in one statement (`_finish_sent`), and recovery finishes them after a crash.
+
+    One cursor for a batch's records, on the connection itself: `django.db.connection`
+    is a proxy that looks the thread's connection up in context-local storage on every
+    use (4 us), and a new cursor costs 10 us more, at one record per message.
+    """
+
+    def __init__(self, db: BaseDatabaseWrapper, cursor: CursorWrapper):
+        self.db = db
+        self.cursor = cursor
+        self.sql = _record_sent_sql()
+
+    def __call__(self, delivery_id: int, subject: str) -> bool:
+        sent_at = self.db.ops.adapt_datetimefield_value(timezone.now())
+        params = [sent_at, subject[:255], delivery_id, Delivery.Status.SENDING.value]
+        self.cursor.execute(self.sql, params)
+        return self.cursor.rowcount == 1
 
 
 @contextmanager
-def _fast_commits() -> Iterator[None]:
-    """On PostgreSQL, commit the batch's per-message records without waiting for the WAL
-    to reach the disk: a worker that dies cannot lose them (the server has them), only a
-    crash of the database server could lose the last fraction of a second."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
+def _recorder() -> Iterator[SentRecorder]:
+    """A SentRecorder for a batch. On PostgreSQL its records commit without waiting for
+    the WAL to reach the disk: a worker that dies cannot lose them (the server has them),
+    only a crash of the database server could lose the last fraction of a second."""
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        if db.vendor != "postgresql":
+            yield SentRecorder(db, cursor)
+            return
         cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
+        try:
+            yield SentRecorder(db, cursor)
+        finally:
             cursor.execute("RESET synchronous_commit")
 
 
