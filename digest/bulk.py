@@ -86,26 +86,27 @@ def insert_rows(
     given = {f.name for f in columns}
     if len(given) != len(columns):
         raise ValueError(f"insert_rows was given a column of {meta.label} twice")
-    rest = [f for f in _columns(meta) if f.name not in given]
-    if rest:
-        template = model()
-        defaults = [field.pre_save(template, add=True) for field in rest]
-        columns += rest
-        rows = [[*row, *defaults] for row in rows]
     connection = _connection(model)
+    prepare = [_preparer(field, connection) for field in columns]
+    # The defaults are the same for every row: prepared once.
+    rest = [f for f in _columns(meta) if f.name not in given]
+    template = model() if rest else None
+    defaults = [_preparer(f, connection)(f.pre_save(template, add=True)) for f in rest]
+    columns += rest
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
-    prepare = [_preparer(field, connection) for field in columns]
     if (
         connection.vendor == "sqlite"
         and not ignore_conflicts
         and meta.pk.get_internal_type() in _AUTO_KEYS
     ):
-        return _insert_many_sqlite(connection, meta, names, _prepared(prepare, rows))
+        values = _prepared(prepare, rows, defaults)
+        return _insert_many_sqlite(connection, meta, names, values)
     inserted: list[int] = []
     with connection.cursor() as cursor:
         for batch in _batches(connection, rows, len(columns)):
-            source, params = _rows_source(connection, columns, _prepared(prepare, batch))
+            values = _prepared(prepare, batch, defaults)
+            source, params = _rows_source(connection, columns, values)
             # "WHERE true" lets SQLite tell the upsert clause from a join condition.
             conflict = " WHERE true ON CONFLICT DO NOTHING" if ignore_conflicts else ""
             cursor.execute(
@@ -166,10 +167,16 @@ _AS_IS: dict[str, type] = {
 
 
 def _prepared(
-    prepare: Sequence[Callable[[Any], Any]], rows: Sequence[Sequence[Any]]
+    prepare: Sequence[Callable[[Any], Any]],
+    rows: Sequence[Sequence[Any]],
+    then: Sequence[Any] = (),
 ) -> list[list[Any]]:
-    """Each row's values as the database takes them, by the column's _preparer."""
-    return [[to_db(value) for to_db, value in zip(prepare, row, strict=True)] for row in rows]
+    """Each row's values as the database takes them, by the column's _preparer, followed
+    by the values `then` (already prepared)."""
+    tail = list(then)
+    return [
+        [to_db(value) for to_db, value in zip(prepare, row, strict=True)] + tail for row in rows
+    ]
 
 
 def _preparer(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[[Any], Any]:
@@ -180,14 +187,24 @@ def _preparer(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[
     prep = field.get_db_prep_save
     ops = connection.ops
     if kind == "DateField":
-        return lambda v: ops.adapt_datefield_value(v) if type(v) is date else prep(v, connection)
+
+        def date_to_db(v: Any) -> Any:
+            if v is None:
+                return None
+            return ops.adapt_datefield_value(v) if type(v) is date else prep(v, connection)
+
+        return date_to_db
     if kind == "DateTimeField":
-        # Only aware ones: a naive one is made aware first, with a warning.
-        return lambda v: (
-            ops.adapt_datetimefield_value(v)
-            if type(v) is datetime and v.utcoffset() is not None
-            else prep(v, connection)
-        )
+
+        def datetime_to_db(v: Any) -> Any:
+            if v is None:
+                return None
+            # Only aware ones: a naive one is made aware first, with a warning.
+            if type(v) is datetime and v.utcoffset() is not None:
+                return ops.adapt_datetimefield_value(v)
+            return prep(v, connection)
+
+        return datetime_to_db
     if kind == "JSONField":
         encoder = getattr(field, "encoder", None)
         return lambda v: (

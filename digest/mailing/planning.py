@@ -125,18 +125,10 @@ def _plan_chunk(rows: list[tuple[int, str, int, int, str]], now: datetime, resul
 
 
 def _create_deliveries(batch: list[tuple[int, Period]], now: datetime, result: Plan) -> None:
-    periods = {p.key for _, p in batch}
-    existing = set(
-        Delivery.objects.filter(
-            subscriber_id__in=[pk for pk, _ in batch], period__in=periods
-        ).values_list("subscriber_id", "period")
-    )
-    fresh = [
-        (pk, period.key, *period.window, now)
-        for pk, period in batch
-        if (pk, period.key) not in existing
-    ]
-    # The unique (subscriber, period) constraint drops what another planner created first;
-    # the other columns take their defaults (queued, no attempts).
+    fresh = [(pk, period.key, *period.window, now) for pk, period in batch]
+    # The unique (subscriber, period) constraint drops what exists already (planned by
+    # another planner first, or before a reader's next_due_at was lost); the other columns
+    # take their defaults (queued, no attempts). Asking first cost a query per chunk and
+    # most of its time in Django's handling of a 2,000-value IN list.
     created = insert_rows(Delivery, _NEW_DELIVERY, fresh, ignore_conflicts=True)
     result.created.extend(created)
