@@ -90,8 +90,10 @@ def insert_rows(
     prepare = [_preparer(field, connection) for field in columns]
     # The defaults are the same for every row: prepared once.
     rest = [f for f in _columns(meta) if f.name not in given]
-    template = model() if rest else None
-    defaults = [_preparer(f, connection)(f.pre_save(template, add=True)) for f in rest]
+    defaults = []
+    if rest:
+        template = model()
+        defaults = [_preparer(f, connection)(f.pre_save(template, add=True)) for f in rest]
     columns += rest
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
