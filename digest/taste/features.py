@@ -28,6 +28,7 @@ DISLIKE_WEIGHT = 0.75
 TASTE_TERMS = 300
 LIKED_TERMS = 30  # per liked paper kept for naming it in a reason
 LIKED_KEPT = 20  # the most recent likes a reason may name
+MAX_LIKED_KEPT = 20_000  # liked papers' columns a PaperVectors keeps for other readers
 
 
 def vectorizer() -> TfidfVectorizer:
@@ -113,6 +114,8 @@ class PaperVectors:
             ids.append(paper_id)
             docs.append(document(title, abstract))
         self.row = {paper_id: n for n, paper_id in enumerate(ids)}
+        self._liked: dict[tuple[int, tuple[float, ...]], tuple[np.ndarray, np.ndarray]]
+        self._liked = {}
         if docs:
             fitted = vectorizer()
             self.matrix = fitted.fit_transform(docs).tocsr()
@@ -139,27 +142,69 @@ class PaperVectors:
         self, paper_ids: Sequence[int], liked: Sequence[LikedPaper]
     ) -> dict[int, tuple[LikedPaper, float]]:
         """For each paper, the liked paper (other than itself) most like it, and their
-        cosine: one sparse product for all of them, since a digest names up to 30."""
+        cosine: one product for all of them, since a digest names up to 30.
+
+        In dense arrays over just the columns the liked papers use (a few hundred): a
+        sparse product cost a dozen scipy constructions a digest, and each liked paper's
+        terms were looked up again for every reader who liked it."""
         papers = [pid for pid in paper_ids if pid in self.row]
         if not papers or not liked:
             return {}
-        columns, values, starts = [], [], [0]
-        for paper in liked:
-            for term, weight in paper.terms.items():
-                column = self.vocabulary.get(term)
-                if column is not None:
-                    columns.append(column)
-                    values.append(weight)
-            starts.append(len(columns))
-        shape = (len(liked), self.matrix.shape[1])
-        likes = sparse.csr_matrix((values, columns, starts), shape=shape)
-        cosines = (self.matrix[[self.row[pid] for pid in papers]] @ likes.T).toarray()
-        found = {}
-        for n, pid in enumerate(papers):
-            for k, paper in enumerate(liked):
-                if paper.paper_id == pid:
-                    cosines[n, k] = -np.inf
-            best = int(np.argmax(cosines[n]))
-            if np.isfinite(cosines[n, best]):
-                found[pid] = (liked[best], float(cosines[n, best]))
+        parts = [self._liked_columns(paper) for paper in liked]
+        columns = np.concatenate([c for c, _ in parts])
+        if not len(columns):
+            return {}
+        used, position = np.unique(columns, return_inverse=True)
+        likes = np.zeros((len(liked), len(used)))
+        owner = np.repeat(np.arange(len(liked)), [len(c) for c, _ in parts])
+        likes[owner, position] = np.concatenate([w for _, w in parts])
+        cosines = self._rows_over(np.array([self.row[pid] for pid in papers]), used) @ likes.T
+        # A paper is not "like" itself.
+        liked_ids = np.array([paper.paper_id for paper in liked])
+        cosines[np.array(papers)[:, None] == liked_ids[None, :]] = -np.inf
+        best = cosines.argmax(axis=1)
+        values = cosines[np.arange(len(papers)), best]
+        return {
+            pid: (liked[k], value)
+            for pid, k, value in zip(papers, best.tolist(), values.tolist(), strict=True)
+            if value != -np.inf
+        }
+
+    def _liked_columns(self, paper: LikedPaper) -> tuple[np.ndarray, np.ndarray]:
+        """A liked paper's terms as (columns, weights) of this vocabulary, kept for the
+        other readers who liked it. Tastes fitted on different corpora may keep different
+        terms for one paper, with different weights: the weights are in the key (hashing
+        and comparing the terms too cost more than looking them up)."""
+        key = (paper.paper_id, tuple(paper.terms.values()))
+        found = self._liked.get(key)
+        if found is None:
+            pairs = [
+                (column, weight)
+                for term, weight in paper.terms.items()
+                if (column := self.vocabulary.get(term)) is not None
+            ]
+            found = (
+                np.array([c for c, _ in pairs], dtype=np.intp),
+                np.array([w for _, w in pairs], dtype=np.float64),
+            )
+            if len(self._liked) >= MAX_LIKED_KEPT:
+                self._liked.clear()
+            self._liked[key] = found
         return found
+
+    def _rows_over(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Rows of the matrix, dense, over only these (sorted, unique) columns."""
+        matrix = self.matrix
+        starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+        lengths = ends - starts
+        # The positions of every stored value of these rows, row after row.
+        flat = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(
+            lengths.sum()
+        )
+        row_of = np.repeat(np.arange(len(rows)), lengths)
+        stored = matrix.indices[flat]
+        at = np.minimum(np.searchsorted(columns, stored), len(columns) - 1)
+        keep = columns[at] == stored
+        dense = np.zeros((len(rows), len(columns)))
+        dense[row_of[keep], at[keep]] = matrix.data[flat][keep]
+        return dense

@@ -182,3 +182,26 @@ def test_a_reason_never_outgrows_its_column_whatever_the_names():
 
     assert len(pick.reason) <= 255
     assert pick.reason.startswith("A topic name as long")
+
+
+def test_each_paper_is_most_like_the_liked_paper_sharing_its_words_and_never_itself():
+    from digest.taste.features import LikedPaper
+
+    vectors = PaperVectors(
+        [(n, title, abstract) for n, (title, abstract) in enumerate(REASONING + VISION, 1)]
+    )
+    terms = vectors.vocabulary
+    reasoning = LikedPaper(1, REASONING[0][0], {"reinforcement": 0.8, "reasoning": 0.6})
+    vision = LikedPaper(6, VISION[0][0], {"vision": 0.7, "images": 0.7, "unknownword": 0.1})
+    assert "unknownword" not in terms
+
+    found = vectors.closest([1, 2, 6, 7, 404], [reasoning, vision])
+
+    assert {pid: liked.paper_id for pid, (liked, _) in found.items()} == {
+        1: 6,  # not itself, though it shares every word
+        2: 1,
+        6: 1,
+        7: 6,
+    }, "404 is not among the vectors"
+    assert found[2][1] > 0.1 and found[7][1] > 0.1
+    assert vectors.closest([1], [reasoning]) == {}, "the only liked paper is itself"
