@@ -192,3 +192,19 @@ def test_follows_cost_no_query_per_reader(papers):
     assert queries_for(1, authors="Yann LeCun") == one
     # Six readers cost five more queries: one record per message sent, none for follows.
     assert queries_for(6, authors="Yann LeCun", organizations="Meta AI") == one + 5
+
+
+def test_a_full_pool_forgets_the_selection_used_least_recently(lecun_paper, monkeypatch):
+    monkeypatch.setattr(pools, "MAX_SHARED_SELECTIONS", 2)
+    pool = pools.load_pool((DAY, DAY), NOW)
+    topics = list(pool.topics)
+    window = (DAY, DAY)
+    many, rare, rarer = (pool.reader(topics, "", cap) for cap in (10, 5, 3))
+
+    first = pool.select(many, window, set())
+    pool.select(rare, window, set())
+    assert pool.select(many, window, set()) is first, "shared while kept"
+    pool.select(rarer, window, set())
+
+    assert pool.select(many, window, set()) is first, "the group read again stays"
+    assert len(pool.selections) == 2
