@@ -197,13 +197,19 @@ def _preparer(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[
 
         return date_to_db
     if kind == "DateTimeField":
+        # Rows often share a moment (when they were made, a send time): each is adapted
+        # once (10 us on SQLite, a conversion to UTC and to text).
+        adapted: dict[datetime, Any] = {}
 
         def datetime_to_db(v: Any) -> Any:
             if v is None:
                 return None
             # Only aware ones: a naive one is made aware first, with a warning.
             if type(v) is datetime and v.utcoffset() is not None:
-                return ops.adapt_datetimefield_value(v)
+                found = adapted.get(v)
+                if found is None:
+                    found = adapted[v] = ops.adapt_datetimefield_value(v)
+                return found
             return prep(v, connection)
 
         return datetime_to_db

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAILY = "daily"
@@ -31,18 +32,24 @@ class Period:
     @property
     def label(self) -> str:
         """For people: "Thursday, 26 November 2026" or "the week of 23 November 2026"."""
-        if self.frequency == WEEKLY:
-            monday = self.local_date - timedelta(days=self.local_date.weekday())
-            return f"the week of {monday.day} {monday:%B %Y}"
-        return f"{self.local_date:%A}, {self.local_date.day} {self.local_date:%B %Y}"
+        return _labels(self.frequency, self.local_date)[0]
 
     @property
     def date_label(self) -> str:
         """Short, for a subject line: "Nov 26", or "week of Nov 23" for a weekly digest."""
-        if self.frequency == WEEKLY:
-            monday = self.local_date - timedelta(days=self.local_date.weekday())
-            return f"week of {monday:%b} {monday.day}"
-        return f"{self.local_date:%b} {self.local_date.day}"
+        return _labels(self.frequency, self.local_date)[1]
+
+
+@lru_cache(maxsize=256)
+def _labels(frequency: str, local_date: date) -> tuple[str, str]:
+    """(label, date_label): strftime costs more than the rest of a digest's context."""
+    if frequency == WEEKLY:
+        monday = local_date - timedelta(days=local_date.weekday())
+        return f"the week of {monday.day} {monday:%B %Y}", f"week of {monday:%b} {monday.day}"
+    return (
+        f"{local_date:%A}, {local_date.day} {local_date:%B %Y}",
+        f"{local_date:%b} {local_date.day}",
+    )
 
 
 def zone(name: str) -> ZoneInfo:
@@ -64,6 +71,9 @@ def period_at(frequency: str, timezone_name: str, now: datetime) -> Period:
     return Period(f"{DAILY}:{local.isoformat()}", DAILY, local, window)
 
 
+# Pure, and planning asks them the same questions for thousands of readers at one `now`
+# (the same zone, hour and frequency): each answer is worked out once.
+@lru_cache(maxsize=4096)
 def due_period(
     frequency: str, weekday: int, send_hour: int, timezone_name: str, now: datetime
 ) -> Period | None:
@@ -88,6 +98,7 @@ def send_moment(
     return datetime.combine(day, time(send_hour), tzinfo=zone(timezone_name)).astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def next_due(
     frequency: str,
     weekday: int,
