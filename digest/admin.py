@@ -91,6 +91,10 @@ class HasTopicFilter(admin.SimpleListFilter):
 
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
+    """Editors hide papers rather than delete them: a paper sent is part of its readers'
+    history (their digests in the browser, their feeds), and nothing indexes the digests'
+    papers by paper (see DeliveryPaper), so a deletion would read every digest's papers."""
+
     list_display = (
         "short_title",
         "upvotes",
@@ -113,6 +117,10 @@ class PaperAdmin(admin.ModelAdmin):
     search_fields = ("title", "abstract", "arxiv_id", "authors", "organization")
     date_hierarchy = "featured_on"
     actions = ("hide", "unhide", "pin", "unpin", "retag")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     inlines = (PaperTopicInline, PaperSnapshotInline)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("sources", "first_seen_at", "updated_at", "trending", "link")

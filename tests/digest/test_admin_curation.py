@@ -163,3 +163,15 @@ def test_an_editor_assignment_is_marked_as_editor(papers):
     paper.set_topic(topic)
 
     assert paper.topic_links.get(topic=topic).source == PaperTopic.Source.EDITOR
+
+
+def test_editors_hide_papers_and_cannot_delete_them(editor, papers):
+    paper = Paper.objects.earliest("pk")
+
+    page = editor.get(reverse("admin:digest_paper_delete", args=[paper.pk]))
+    listing = editor.get(reverse("admin:digest_paper_changelist"))
+
+    assert page.status_code == 403
+    actions = [name for name, _ in listing.context["action_form"].fields["action"].choices]
+    assert "hide" in actions and "delete_selected" not in actions
+    assert Paper.objects.filter(pk=paper.pk).exists()
