@@ -42,7 +42,8 @@ class Period:
 
 @lru_cache(maxsize=256)
 def _labels(frequency: str, local_date: date) -> tuple[str, str]:
-    """(label, date_label): strftime costs more than the rest of a digest's context."""
+    """(label, date_label), once per date: strftime is slow, and thousands of digests share a
+    date."""
     if frequency == WEEKLY:
         monday = local_date - timedelta(days=local_date.weekday())
         return f"the week of {monday.day} {monday:%B %Y}", f"week of {monday:%b} {monday.day}"
