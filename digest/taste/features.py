@@ -28,7 +28,7 @@ DISLIKE_WEIGHT = 0.75
 TASTE_TERMS = 300
 LIKED_TERMS = 30  # per liked paper kept for naming it in a reason
 LIKED_KEPT = 20  # the most recent likes a reason may name
-MAX_LIKED_KEPT = 20_000  # liked papers' columns a PaperVectors keeps for other readers
+MAX_LIKED_COLUMNS = 20_000  # liked papers' columns a PaperVectors keeps for other readers
 
 
 def vectorizer() -> TfidfVectorizer:
@@ -187,7 +187,7 @@ class PaperVectors:
                 np.array([c for c, _ in pairs], dtype=np.intp),
                 np.array([w for _, w in pairs], dtype=np.float64),
             )
-            if len(self._liked) >= MAX_LIKED_KEPT:
+            if len(self._liked) >= MAX_LIKED_COLUMNS:
                 self._liked.clear()
             self._liked[key] = found
         return found

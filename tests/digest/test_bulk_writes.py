@@ -227,3 +227,19 @@ def test_every_value_is_prepared_exactly_as_the_field_itself_would():
 
 def unwrapped(value: object) -> object:
     return getattr(value, "obj", value)
+
+
+def test_rows_sharing_a_moment_and_rows_that_do_not_each_keep_their_own():
+    reader = Subscriber.objects.create(email="ria@example.com")
+    day = date(2026, 11, 26)
+    early, late = datetime(2026, 11, 26, 7, tzinfo=UTC), datetime(2026, 11, 26, 9, tzinfo=UTC)
+    moments = [early, late, early, late, late]
+
+    ids = insert_rows(
+        Delivery,
+        ("subscriber", "period", "window_start", "window_end", "created_at"),
+        [(reader.pk, f"daily:{n}", day, day, moment) for n, moment in enumerate(moments)],
+    )
+
+    stored = dict(Delivery.objects.values_list("pk", "created_at"))
+    assert [stored[pk] for pk in ids] == moments
