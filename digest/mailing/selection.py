@@ -7,8 +7,7 @@ database; the trending score it weighs is `digest.papers.trending`.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
@@ -60,6 +59,8 @@ TASTE_REASON_COSINE = 0.08
 REASON_TITLE_CHARS = 48
 REASON_CHARS = 255  # DeliveryPaper.reason
 
+MAX_SHARED_REASONS = 100_000  # reasons a RankingPool keeps to share (paper, topic, keyword)
+
 SKIP_NOTHING_FEATURED = "No papers were featured in this period."
 SKIP_NO_MATCH = "No new paper matched your topics or keywords in this period."
 SKIP_NO_MATCH_FOLLOWS = (
@@ -101,12 +102,14 @@ class Reader:
         return self.authors + self.organizations
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(NamedTuple):
+    """A chosen paper. A named tuple: made for every paper of every digest ranked anew,
+    it costs a third of a frozen dataclass."""
+
     paper_id: int
     score: float
     reason: str
-    group: int  # the topic the paper counts against for diversity, or KEYWORD_GROUP
+    group: int  # the topic the paper counts against for diversity, or a *_GROUP
     pinned: bool = False
 
 
@@ -157,6 +160,7 @@ class RankingPool:
         self._words: dict[str, set[int]] | None = None
         self._vectors: PaperVectors | None = None
         self._windows: dict[tuple[date, date], _Window] = {}
+        self._reasons: dict[tuple[int, bool, str | None, str | None], str] = {}
 
     @property
     def vectors(self) -> PaperVectors:
@@ -206,6 +210,39 @@ class RankingPool:
             for pid, (paper, cosine) in self.vectors.closest(paper_ids, taste.liked).items()
             if cosine >= TASTE_REASON_COSINE
         }
+
+    def _reason_for(
+        self,
+        paper_id: int,
+        *,
+        pinned: bool,
+        follow: str | None,
+        topic: str | None,
+        keyword: str | None,
+        liked_title: str,
+    ) -> str:
+        """A pick's reason. Most are the same for many readers (a topic and the upvotes):
+        those are made once per pool, and every selection holding one shares the string.
+        Reasons naming a reader's own follows or liked papers are not kept."""
+        upvotes = self.by_id[paper_id].upvotes
+        if follow is not None or liked_title:
+            return _reason(
+                upvotes,
+                pinned=pinned,
+                follow=follow,
+                topic=topic,
+                keyword=keyword,
+                liked_title=liked_title,
+            )
+        key = (paper_id, pinned, topic, keyword)
+        found = self._reasons.get(key)
+        if found is None:
+            if len(self._reasons) >= MAX_SHARED_REASONS:
+                self._reasons.clear()  # unusual keywords by the thousand: start again
+            found = self._reasons[key] = _reason(
+                upvotes, pinned=pinned, follow=None, topic=topic, keyword=keyword, liked_title=""
+            )
+        return found
 
     def _index(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
         if self._words is None or self._title_words is None:
@@ -290,69 +327,63 @@ class RankingPool:
         boosts = self._taste_boosts(reader.taste, seen)
         if boosts is not None:
             score += boosts
-        first_pinned = seen.pinned & in_topics
         positions = np.flatnonzero(fresh)
-        topical, pinned, followed = (
-            in_topics[positions],
-            first_pinned[positions],
-            followed[positions],
-        )
-        # Each candidate's diversity group: the reader's topic it scores best in (the first
-        # listed on a tie, as argmax does), else followed or keyword-only.
-        groups = np.where(followed, FOLLOW_GROUP, KEYWORD_GROUP)
-        if reader.topics:
-            tags = np.vstack([seen.topic_array(t)[positions] for t in reader.topics])
-            best_topic = np.asarray(list(reader.topics))[tags.argmax(axis=0)]
-            groups = np.where(topical, best_topic, groups)
+        topical = in_topics[positions]
+        pinned = (seen.pinned & in_topics)[positions]
+        followed = followed[positions]
+        # Each candidate's diversity group, as an index into `group_ids`: the reader's topic
+        # it scores best in (the first listed on a tie, as argmax does), else followed or
+        # keyword-only.
+        topic_ids = list(reader.topics)
+        group_ids = [*topic_ids, FOLLOW_GROUP, KEYWORD_GROUP]
+        groups = np.where(followed, len(topic_ids), len(topic_ids) + 1)
+        if len(topic_ids) == 1:
+            groups[topical] = 0
+        elif topic_ids:
+            tags = np.vstack([seen.topic_array(t)[positions] for t in topic_ids])
+            groups = np.where(topical, tags.argmax(axis=0), groups)
         ids = seen.id_array[positions]
-        scores = score[positions]
+        scores = _rounded(score[positions])
         # Pinned first, then followed, then by score, ties to the older paper.
         order = np.lexsort((ids, -scores, ~followed, ~pinned))
-        walk = _diversify(
-            _in_order(
-                pinned[order].tolist(),
-                followed[order].tolist(),
-                scores[order].tolist(),
-                ids[order].tolist(),
-                groups[order].tolist(),
-            ),
-            reader.max_papers,
-            Counter(groups.tolist()),
+        pinned, followed, scores, ids, groups = (
+            pinned[order],
+            followed[order],
+            scores[order],
+            ids[order],
+            groups[order],
         )
-        chosen = []
-        for key, group in walk:
-            pid = -key[3]
-            chosen.append(
-                Ranked(
-                    *key,
-                    group=group,
-                    topic_id=group if in_topics[seen.position[pid]] else None,
-                    keyword=seen.first_keyword(reader.keywords, pid),
-                    follow=follow_of.get(pid),
-                )
-            )
-        moved_by = (
-            {}
-            if boosts is None
-            else {c.paper_id: float(boosts[seen.position[c.paper_id]]) for c in chosen}
-        )
-        # Only the picks the taste moved say which liked paper they are like.
-        moved = [pid for pid, boost in moved_by.items() if boost >= TASTE_REASON_BOOST]
-        liked = self.liked_like(reader.taste, moved) if reader.taste and moved else {}
-        return Selection(
-            tuple(
-                Pick(
-                    paper_id=item.paper_id,
-                    score=item.score,
-                    reason=_reason(
-                        self.by_id[item.paper_id], reader, item, liked.get(item.paper_id, "")
-                    ),
-                    group=item.group,
-                    pinned=item.pinned,
-                )
-                for item in chosen
+        at = _diversified(pinned, followed, groups, reader.max_papers)
+        chosen = list(
+            zip(
+                ids[at].tolist(),
+                scores[at].tolist(),
+                pinned[at].tolist(),
+                groups[at].tolist(),
+                strict=True,
             )
         )
+        liked: dict[int, str] = {}
+        if boosts is not None and reader.taste is not None:
+            # Only the picks the taste moved say which liked paper they are like.
+            moved = [pid for pid, *_ in chosen if boosts[seen.position[pid]] >= TASTE_REASON_BOOST]
+            if moved:
+                liked = self.liked_like(reader.taste, moved)
+        picks = []
+        for pid, paper_score, first, group in chosen:
+            follow = follow_of.get(pid)
+            topic_id = group_ids[group]
+            topic = reader.topics[topic_id] if group < len(topic_ids) else None
+            reason = self._reason_for(
+                pid,
+                pinned=first,
+                follow=follow,
+                topic=topic,
+                keyword=seen.first_keyword(reader.keywords, pid) if reader.keywords else None,
+                liked_title=liked.get(pid, ""),
+            )
+            picks.append(Pick(pid, paper_score, reason, topic_id, first))
+        return Selection(tuple(picks))
 
 
 def select(
@@ -376,19 +407,27 @@ def _no_match(reader: Reader) -> str:
     return SKIP_NO_MATCH_FOLLOWS.format(names=shorten(names, room))
 
 
-def _reason(candidate: Candidate, reader: Reader, item: Ranked, liked_title: str = "") -> str:
+def _reason(
+    upvotes: int,
+    *,
+    pinned: bool,
+    follow: str | None,
+    topic: str | None,
+    keyword: str | None,
+    liked_title: str,
+) -> str:
     parts = []
-    if item.pinned:
+    if pinned:
         parts.append("Editor's pick")
-    if item.follow is not None:
-        parts.append(f"by «{item.follow}», whom you follow")
-    if item.topic_id is not None:
-        parts.append(reader.topics[item.topic_id])
-    if item.keyword is not None:
-        parts.append(f"matches “{item.keyword}”")
+    if follow is not None:
+        parts.append(f"by «{follow}», whom you follow")
+    if topic is not None:
+        parts.append(topic)
+    if keyword is not None:
+        parts.append(f"matches “{keyword}”")
     if liked_title:
         parts.append(f"similar to «{shorten(liked_title, REASON_TITLE_CHARS)}» which you liked")
-    parts.append(_votes(candidate.upvotes))
+    parts.append(_votes(upvotes))
     # A long topic name, keyword and liked title together could pass what the row holds.
     return shorten(" · ".join(parts), REASON_CHARS)
 
@@ -405,24 +444,6 @@ def _votes(upvotes: int) -> str:
     if upvotes == 0:
         return "new"
     return f"{upvotes} upvote{'s' if upvotes != 1 else ''}"
-
-
-class Ranked(NamedTuple):
-    """A paper's place in a reader's ranking; tuples compare field by field, so sorting
-    puts pinned papers first, then followed ones, then the best scores."""
-
-    pinned: bool
-    followed: bool
-    score: float
-    neg_paper_id: int  # ties go to the older paper, and no two items ever compare equal
-    group: int  # the topic the paper counts against for diversity, or a *_GROUP
-    topic_id: int | None
-    keyword: str | None
-    follow: str | None  # the followed name, as the reader typed it
-
-    @property
-    def paper_id(self) -> int:
-        return -self.neg_paper_id
 
 
 class _Window:
@@ -491,64 +512,44 @@ class _Window:
         return self._rows
 
 
-_Key = tuple[bool, bool, float, int]  # the fields of Ranked that decide the order
+def _rounded(scores: np.ndarray) -> np.ndarray:
+    """round(score, 6) of every score, exactly as Python rounds one: scores equal to six
+    places tie, and the older paper goes first.
+
+    numpy rounds the product score * 1e6, whose own rounding can move a value lying within
+    a hair of a half across it; Python rounds the exact value. Those few values are
+    rounded by Python (about one in a thousand; elsewhere the two agree)."""
+    scaled = scores * 1e6
+    rounded = np.rint(scaled) / 1e6
+    for n in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-3).tolist():
+        rounded[n] = round(float(scores[n]), 6)
+    return rounded
 
 
-def _in_order(
-    pinned: list[bool], followed: list[bool], scores: list[float], ids: list[int], groups: list[int]
-) -> Iterator[tuple[_Key, int]]:
-    """Each candidate's sort key and group, best first, from lists sorted by pinned,
-    followed, unrounded score and id. Rounding to six places can make neighbours equal;
-    such a run is put in id order, as the rounded keys sort."""
-    count, start = len(ids), 0
-    while start < count:
-        rounded = round(scores[start], 6)
-        end = start + 1
-        while (
-            end < count
-            and pinned[end] == pinned[start]
-            and followed[end] == followed[start]
-            and round(scores[end], 6) == rounded
-        ):
-            end += 1
-        run = (
-            range(start, end)
-            if end == start + 1
-            else sorted(range(start, end), key=ids.__getitem__)
-        )
-        for n in run:
-            yield (pinned[n], followed[n], rounded, -ids[n]), groups[n]
-        start = end
+def _diversified(
+    pinned: np.ndarray, followed: np.ndarray, groups: np.ndarray, limit: int
+) -> np.ndarray:
+    """Which of the ranked candidates (best first) a digest of `limit` takes, as their
+    positions in that order: best first, pinned and then followed before all; no topic
+    takes over half the slots while others wait, but pinned and followed papers are never
+    held back for it. If other topics run out, the papers held back fill what is left,
+    best first.
 
-
-def _diversify(
-    ranked: Iterable[tuple[_Key, int]], limit: int, left: Counter[int]
-) -> list[tuple[_Key, int]]:
-    """Best first, pinned and then followed before all; no topic takes over half the slots
-    while others wait, but pinned and followed papers are never held back for it.
-
-    `ranked` gives (sort key, group) best first, `left` how many of each group it holds:
-    once every group still to come is full and enough papers wait, the rest could only
-    wait behind them, so the walk stops there (a reader of one topic would otherwise walk
-    every paper of the week)."""
+    Walking the ranking one by one, a paper that is not pinned or followed is held back
+    exactly when half the slots' worth of its group came before it (those that are count
+    too, being first): so each group's first ones pass, the digest takes the first
+    `limit` that pass, in arrays, however far a walk would have gone to fill a topic."""
+    special = pinned | followed
     per_group = max(1, limit // 2)
-    chosen: list[tuple[_Key, int]] = []
-    deferred: list[tuple[_Key, int]] = []
-    counts: Counter[int] = Counter()
-    for key, group in ranked:
-        if len(chosen) == limit:
-            break
-        left[group] -= 1
-        if counts[group] >= per_group and not (key[0] or key[1]):
-            deferred.append((key, group))
-            # Pinned and followed papers come first, so none is still to come here.
-            if len(deferred) >= limit - len(chosen) and all(
-                counts[g] >= per_group for g, n in left.items() if n
-            ):
-                break
+    passes = np.ones(len(groups), dtype=bool)
+    for group, size in enumerate(np.bincount(groups).tolist()):
+        if size <= per_group:
             continue
-        chosen.append((key, group))
-        counts[group] += 1
-    # Other topics ran out: the deferred papers fill what is left, best first.
-    chosen.extend(deferred[: limit - len(chosen)])
-    return sorted(chosen, reverse=True)
+        members = np.flatnonzero(groups == group)
+        ordinary = members[~special[members]]
+        passes[ordinary[max(0, per_group - (len(members) - len(ordinary))) :]] = False
+    chosen = np.flatnonzero(passes)[:limit]
+    if len(chosen) < limit:
+        held_back = np.flatnonzero(~passes)[: limit - len(chosen)]
+        chosen = np.sort(np.concatenate([chosen, held_back]))
+    return chosen

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from datetime import date
+
+import numpy as np
 
 from digest.mailing.selection import (
     SKIP_ALL_SENT,
@@ -10,6 +14,8 @@ from digest.mailing.selection import (
     SKIP_NOTHING_FEATURED,
     Candidate,
     Reader,
+    _diversified,
+    _rounded,
     select,
 )
 
@@ -194,6 +200,51 @@ def test_papers_whose_scores_round_alike_go_older_first():
     assert ids(both) == [1, 2]
     assert both.picks[0].score == both.picks[1].score
     assert ids(one) == [1]
+
+
+def test_scores_round_to_six_places_exactly_as_python_rounds_each():
+    rng = random.Random(7)
+    scores = [rng.uniform(-0.25, 1.25) for _ in range(20_000)]
+    # Halves at the seventh place, where rounding the product score * 1e6 can go astray.
+    scores += [n / 1e6 + 5e-7 for n in range(-300, 1_300_000, 4_321)]
+    scores += [0.0, 1.0, -0.0000005, 0.0000005, 0.1234565, 0.6 + 3e-9]
+
+    assert _rounded(np.array(scores)).tolist() == [round(s, 6) for s in scores]
+
+
+def walked(pinned: list[bool], followed: list[bool], groups: list[int], limit: int) -> list[int]:
+    """What a digest takes of a ranking, walked one paper at a time."""
+    per_group = max(1, limit // 2)
+    chosen: list[int] = []
+    held_back: list[int] = []
+    counts: Counter[int] = Counter()
+    for n, group in enumerate(groups):
+        if len(chosen) == limit:
+            break
+        if counts[group] >= per_group and not (pinned[n] or followed[n]):
+            held_back.append(n)
+            continue
+        chosen.append(n)
+        counts[group] += 1
+    return sorted(chosen + held_back[: limit - len(chosen)])
+
+
+def test_the_digest_takes_what_walking_the_ranking_one_paper_at_a_time_would():
+    rng = random.Random(11)
+    for _ in range(3_000):
+        size = rng.randint(1, 80)
+        # Pinned papers first, then followed ones, as the ranking puts them.
+        flags = sorted(
+            ((rng.random() < 0.05, rng.random() < 0.05) for _ in range(size)),
+            key=lambda f: (not f[0], not f[1]),
+        )
+        pinned, followed = [p for p, _ in flags], [f for _, f in flags]
+        groups = [rng.choice([0, 0, 0, 1, 2, 3]) for _ in range(size)]
+        limit = rng.choice([1, 2, 5, 10, 15, 30])
+
+        taken = _diversified(np.array(pinned), np.array(followed), np.array(groups), limit)
+
+        assert taken.tolist() == walked(pinned, followed, groups, limit)
 
 
 def test_a_week_of_one_topic_gives_its_best_papers():
