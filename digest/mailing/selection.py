@@ -14,6 +14,7 @@ from datetime import date
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 
 from digest.papers.names import normalize_name
 from digest.taste.features import PaperVectors, Taste
@@ -186,7 +187,7 @@ class RankingPool:
         if taste is None or taste.ratings == 0 or not taste.terms:
             return None
         weight = TASTE_WEIGHT * taste.ratings / (taste.ratings + TASTE_HALF_RATINGS)
-        affinities = self.vectors.affinities(taste.terms)[seen.rows(self.vectors)]
+        affinities = self.vectors.affinities(taste.terms, seen.vectors(self.vectors))
         return weight * np.clip(affinities / AFFINITY_FULL, -1.0, 1.0)
 
     def _follows(self, reader: Reader, seen: _Window) -> dict[int, str]:
@@ -461,7 +462,7 @@ class _Window:
         self.pinned = np.array([pool.by_id[pid].pinned for pid in self.ids], dtype=bool)
         self._topics: dict[int, np.ndarray] = {}
         self._keywords: dict[str, tuple[dict[int, float], np.ndarray]] = {}
-        self._rows: np.ndarray | None = None
+        self._matrix: sparse.csr_matrix | None = None
 
     def _array(self, values: Mapping[int, float], missing: float) -> np.ndarray:
         array = np.full(len(self.ids), missing)
@@ -505,11 +506,13 @@ class _Window:
                 found, weight = keyword.strip(), this
         return found
 
-    def rows(self, vectors: PaperVectors) -> np.ndarray:
-        """The papers' rows in the pool's TF-IDF matrix."""
-        if self._rows is None:
-            self._rows = np.array([vectors.row[pid] for pid in self.ids], dtype=np.intp)
-        return self._rows
+    def vectors(self, vectors: PaperVectors) -> sparse.csr_matrix:
+        """The papers' rows of the pool's TF-IDF matrix, in this window's order: a reader's
+        taste is scored against these, not the whole pool's (a daily window is a seventh)."""
+        if self._matrix is None:
+            rows = np.array([vectors.row[pid] for pid in self.ids], dtype=np.intp)
+            self._matrix = vectors.matrix[rows]
+        return self._matrix
 
 
 def _rounded(scores: np.ndarray) -> np.ndarray:

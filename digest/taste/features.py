@@ -126,17 +126,21 @@ class PaperVectors:
 
     def _dense(self, terms: Mapping[str, float]) -> np.ndarray:
         vector = np.zeros(self.matrix.shape[1])
-        for term, weight in terms.items():
-            column = self.vocabulary.get(term)
-            if column is not None:
-                vector[column] = weight
+        columns = np.fromiter(
+            (self.vocabulary.get(term, -1) for term in terms), dtype=np.intp, count=len(terms)
+        )
+        known = columns >= 0
+        vector[columns[known]] = np.fromiter(terms.values(), dtype=np.float64)[known]
         return vector
 
-    def affinities(self, terms: Mapping[str, float]) -> np.ndarray:
-        """Cosine of every paper (in row order) with these terms."""
+    def affinities(
+        self, terms: Mapping[str, float], rows: sparse.csr_matrix | None = None
+    ) -> np.ndarray:
+        """Cosine of every paper (in row order) with these terms; or of `rows`, some of
+        this matrix's rows."""
         if not self.row:
             return np.zeros(0)
-        return self.matrix @ self._dense(terms)
+        return (self.matrix if rows is None else rows) @ self._dense(terms)
 
     def closest(
         self, paper_ids: Sequence[int], liked: Sequence[LikedPaper]
