@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from digest.mailing.periods import Period, period_at
 from digest.mailing.selection import Candidate, RankingPool, Reader, Selection, shorten
@@ -26,8 +27,10 @@ log = logging.getLogger(__name__)
 ABSTRACT_CHARS = 400
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
+    """A paper of one digest: its shared card and this reader's reason (a named tuple, as
+    there is one for every paper of every digest)."""
+
     paper_id: int
     card: Mapping[str, object]
     reason: str
