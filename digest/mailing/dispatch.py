@@ -62,7 +62,8 @@ from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
 
-# The columns of a chosen paper, as _choose writes them.
+# The columns of a chosen paper, as _choose writes them: ids, a position and a reason, all
+# ints and strings as the database takes them (insert_rows(prepared=True)).
 _PAPER_ROW = ("delivery", "paper", "subscriber", "position", "reason")
 # What _finish_sent writes for the batch's recorded deliveries.
 _SENT_FIELDS = [*Delivery.SENT_STATE, "message_id", "attempts", "updated_at"]
@@ -349,7 +350,7 @@ class _Batch:
     ) -> list[tuple[Delivery, Reader, list[Item]]]:
         try:
             with transaction.atomic():
-                insert_rows(DeliveryPaper, _PAPER_ROW, rows)
+                insert_rows(DeliveryPaper, _PAPER_ROW, rows, prepared=True)
         except IntegrityError:
             pass
         else:
@@ -365,7 +366,7 @@ class _Batch:
             delivery = entry[0]
             try:
                 with transaction.atomic():
-                    insert_rows(DeliveryPaper, _PAPER_ROW, by_delivery[delivery.pk])
+                    insert_rows(DeliveryPaper, _PAPER_ROW, by_delivery[delivery.pk], prepared=True)
             except IntegrityError:
                 _failed(
                     delivery, IntegrityError("paper already sent meanwhile"), self.outcome, self.now

@@ -182,6 +182,21 @@ def test_columns_left_out_of_plain_rows_take_the_models_defaults():
     assert stored.created_at is not None and stored.updated_at is not None
 
 
+def test_rows_of_database_values_go_as_they_are_with_the_defaults_after_them():
+    first, second = paper(1), paper(2)
+    topic = Topic.objects.create(name="Agents", slug="agents")
+
+    ids = insert_rows(
+        PaperTopic,
+        ("paper", "topic", "score"),
+        [(first.pk, topic.pk, 0.5), (second.pk, topic.pk, 0.25)],
+        prepared=True,
+    )
+
+    stored = {t.pk: (t.paper_id, t.score, t.source) for t in PaperTopic.objects.all()}
+    assert stored == {ids[0]: (first.pk, 0.5, "editor"), ids[1]: (second.pk, 0.25, "editor")}
+
+
 def test_a_column_named_twice_is_refused():
     with pytest.raises(ValueError, match="twice"):
         insert_rows(PaperTopic, ("paper", "topic", "paper"), [(1, 1, 1)])
