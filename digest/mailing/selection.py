@@ -60,7 +60,7 @@ TASTE_REASON_COSINE = 0.08
 REASON_TITLE_CHARS = 48
 REASON_CHARS = 255  # DeliveryPaper.reason
 
-MAX_SHARED_REASONS = 100_000  # reasons a RankingPool keeps to share (paper, topic, keyword)
+MAX_SHARED_REASONS = 100_000  # reasons a RankingPool keeps to share (upvotes, topic, keyword)
 
 SKIP_NOTHING_FEATURED = "No papers were featured in this period."
 SKIP_NO_MATCH = "No new paper matched your topics or keywords in this period."
@@ -161,7 +161,7 @@ class RankingPool:
         self._words: dict[str, set[int]] | None = None
         self._vectors: PaperVectors | None = None
         self._windows: dict[tuple[date, date], _Window] = {}
-        self._reasons: dict[tuple[int, bool, str | None, str | None], str] = {}
+        self._reasons: dict[tuple[int, bool, str | None, str | None, str | None, str], str] = {}
 
     @property
     def vectors(self) -> PaperVectors:
@@ -187,7 +187,7 @@ class RankingPool:
         if taste is None or taste.ratings == 0 or not taste.terms:
             return None
         weight = TASTE_WEIGHT * taste.ratings / (taste.ratings + TASTE_HALF_RATINGS)
-        affinities = self.vectors.affinities(taste.terms, seen.vectors(self.vectors))
+        affinities = self.vectors.affinities(taste.terms, seen.matrix(self.vectors))
         return weight * np.clip(affinities / AFFINITY_FULL, -1.0, 1.0)
 
     def _follows(self, reader: Reader, seen: _Window) -> dict[int, str]:
@@ -215,7 +215,6 @@ class RankingPool:
     def _reason_for(
         self,
         paper_id: int,
-        *,
         pinned: bool,
         follow: str | None,
         topic: str | None,
@@ -225,24 +224,14 @@ class RankingPool:
         """A pick's reason. Most are the same for many readers (a topic and the upvotes):
         those are made once per pool, and every selection holding one shares the string.
         Reasons naming a reader's own follows or liked papers are not kept."""
-        upvotes = self.by_id[paper_id].upvotes
+        parts = (self.by_id[paper_id].upvotes, pinned, follow, topic, keyword, liked_title)
         if follow is not None or liked_title:
-            return _reason(
-                upvotes,
-                pinned=pinned,
-                follow=follow,
-                topic=topic,
-                keyword=keyword,
-                liked_title=liked_title,
-            )
-        key = (paper_id, pinned, topic, keyword)
-        found = self._reasons.get(key)
+            return _reason(*parts)
+        found = self._reasons.get(parts)
         if found is None:
             if len(self._reasons) >= MAX_SHARED_REASONS:
                 self._reasons.clear()  # unusual keywords by the thousand: start again
-            found = self._reasons[key] = _reason(
-                upvotes, pinned=pinned, follow=None, topic=topic, keyword=keyword, liked_title=""
-            )
+            found = self._reasons[parts] = _reason(*parts)
         return found
 
     def _index(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
@@ -380,7 +369,7 @@ class RankingPool:
                 pinned=first,
                 follow=follow,
                 topic=topic,
-                keyword=seen.first_keyword(reader.keywords, pid) if reader.keywords else None,
+                keyword=seen.first_keyword(reader.keywords, pid),
                 liked_title=liked.get(pid, ""),
             )
             picks.append(Pick(pid, paper_score, reason, topic_id, first))
@@ -410,7 +399,6 @@ def _no_match(reader: Reader) -> str:
 
 def _reason(
     upvotes: int,
-    *,
     pinned: bool,
     follow: str | None,
     topic: str | None,
@@ -506,7 +494,7 @@ class _Window:
                 found, weight = keyword.strip(), this
         return found
 
-    def vectors(self, vectors: PaperVectors) -> sparse.csr_matrix:
+    def matrix(self, vectors: PaperVectors) -> sparse.csr_matrix:
         """The papers' rows of the pool's TF-IDF matrix, in this window's order: a reader's
         taste is scored against these, not the whole pool's (a daily window is a seventh)."""
         if self._matrix is None:
@@ -521,7 +509,7 @@ def _rounded(scores: np.ndarray) -> np.ndarray:
 
     numpy rounds the product score * 1e6, whose own rounding can move a value lying within
     a hair of a half across it; Python rounds the exact value. Those few values are
-    rounded by Python (about one in a thousand; elsewhere the two agree)."""
+    rounded by Python (two in a thousand; elsewhere the two agree)."""
     scaled = scores * 1e6
     rounded = np.rint(scaled) / 1e6
     for n in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-3).tolist():

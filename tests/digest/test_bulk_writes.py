@@ -182,9 +182,14 @@ def test_columns_left_out_of_plain_rows_take_the_models_defaults():
     assert stored.created_at is not None and stored.updated_at is not None
 
 
-def test_rows_of_database_values_go_as_they_are_with_the_defaults_after_them():
+def test_rows_of_database_values_go_as_they_are_with_the_defaults_after_them(monkeypatch):
     first, second = paper(1), paper(2)
     topic = Topic.objects.create(name="Agents", slug="agents")
+
+    def converted(*args: object) -> None:
+        raise AssertionError("prepared rows were converted again")
+
+    monkeypatch.setattr("digest.bulk._prepared", converted)
 
     ids = insert_rows(
         PaperTopic,
