@@ -142,11 +142,15 @@ def queue_account_email(kind: str, subscriber_id: int, new_email: str = "") -> N
 
 
 def queue_fit(subscriber_id: int) -> None:
-    """Fit this reader's profile soon, once the rating is committed.
+    """Fit this reader's profile soon, once the rating is committed, in a worker.
 
-    The beat schedule fits every changed profile anyway, so a broker that is down loses
-    nothing: the reader's click is already stored, and must not answer with an error.
+    The beat schedule fits every changed profile anyway, and a send fits the stale profiles
+    of its batch first, so a broker that is down loses nothing: the reader's click is
+    already stored, and must not answer with an error. Without a broker (tasks in-process)
+    nothing is queued: fitting would run in the request, and the send does it.
     """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
 
     def enqueue() -> None:
         try:

@@ -206,6 +206,10 @@ class Subscriber(models.Model):
         token = self.token(tokens.SALT_PREFERENCES)
         return token_path("subscriptions:preferences", token, place)
 
+    def papers_path(self) -> str:
+        """The "papers you like" page: recent papers of their topics to rate."""
+        return token_path("subscriptions:rate_papers", self.token(tokens.SALT_PREFERENCES))
+
     def unsubscribe_path(self, place: UrlPlace | None = None) -> str:
         token = self.token(tokens.SALT_UNSUBSCRIBE)
         return token_path("subscriptions:unsubscribe", token, place)

@@ -395,8 +395,26 @@ def export_data(subscriber: Subscriber) -> dict[str, object]:
         }
         for r in ratings(subscriber)
     ]
+    data["learned_from_ratings"] = _learned(subscriber)
     data["exported_at"] = timezone.now()
     return data
+
+
+def _learned(subscriber: Subscriber) -> dict[str, object] | None:
+    """The classifier fitted on this person's ratings, as stored: its weights are theirs."""
+    profile = apps.get_model("digest", "ReaderProfile").objects.filter(subscriber=subscriber)
+    found = profile.first()
+    if found is None:
+        return None
+    names = dict(apps.get_model("digest", "Topic").objects.values_list("pk", "name"))
+    return {
+        "likes": found.likes,
+        "dislikes": found.dislikes,
+        "bias": found.bias,
+        "term_weights": found.terms,
+        "topic_weights": {names.get(int(t), t): w for t, w in found.topics.items()},
+        "fitted_at": found.fitted_at,
+    }
 
 
 def delete_subscriber(subscriber: Subscriber) -> None:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("preferences/<str:token>/resume/", views.resume, name="resume"),
     path("preferences/<str:token>/weekly/", views.weekly, name="weekly"),
     path("preferences/<str:token>/drop-topic/", views.drop_topic, name="drop_topic"),
+    path("preferences/<str:token>/papers/", views.rate_papers, name="rate_papers"),
     path("preferences/<str:token>/ratings/remove/", views.remove_rating, name="remove_rating"),
     path("preferences/<str:token>/ratings/clear/", views.clear_ratings, name="clear_ratings"),
     path("preferences/<str:token>/my-data.json", views.export, name="export"),

@@ -14,11 +14,12 @@ from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from digest import tasks
-from digest.taste import profiles
+from digest.taste import profiles, starting
 from subscriptions import ratelimit, services, tokens
 from subscriptions.forms import (
     FORM_VERSION,
@@ -33,6 +34,8 @@ from subscriptions.models import PAUSE_WEEKS, Subscriber
 
 SubscriberView = Callable[..., HttpResponse]
 RATINGS_SHOWN = 200
+# Ratings the "papers you like" page takes in one post: it offers twenty.
+MAX_RATED_AT_ONCE = 100
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -119,7 +122,11 @@ def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         return render(request, "subscriptions/confirm.html", {"subscriber": subscriber})
     if request.method == "POST":
         subscriber.confirm(ip=ratelimit.client_ip(request))
-    context = {"subscriber": subscriber, "preferences_page": subscriber.preferences_path()}
+    context = {
+        "subscriber": subscriber,
+        "preferences_page": subscriber.preferences_path(),
+        "papers_page": subscriber.papers_path(),
+    }
     return render(request, "subscriptions/confirmed.html", context)
 
 
@@ -188,6 +195,9 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
         "follow_count_days": services.FOLLOW_COUNT_DAYS,
         "feed_url": feed_url,
         "ratings": ratings,
+        "learned": profiles.learned(subscriber),
+        "stop_topics": profiles.unwanted_topics(subscriber) if ratings else [],
+        "papers_path": subscriber.papers_path(),
         # Counted only when the list is cut: otherwise the list is all of them.
         "ratings_count": len(ratings)
         if len(ratings) < RATINGS_SHOWN
@@ -237,6 +247,46 @@ def drop_topic(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     return redirect(subscriber.preferences_path())
 
 
+@require_http_methods(["GET", "POST"])
+@with_subscriber(tokens.SALT_PREFERENCES)
+def rate_papers(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    """Recent papers of the reader's topics, each with "more like this", "less like this"
+    and "no opinion" (the default), all on one page that works without JavaScript."""
+    if request.method == "POST":
+        choices = _choices(request)
+        saved = starting.save_ratings(subscriber, choices) if choices else 0
+        if saved:
+            tasks.queue_fit(subscriber.pk)
+            messages.success(
+                request,
+                f"Saved {saved} rating{'' if saved == 1 else 's'}: your next digest takes "
+                f"{'it' if saved == 1 else 'them'} in.",
+            )
+            return redirect(subscriber.preferences_path() + "#ratings")
+        messages.info(request, "Nothing was rated: choose “more” or “less” for a paper first.")
+        return redirect(subscriber.papers_path())
+    papers = starting.papers_to_rate(subscriber, timezone.now())
+    context = {
+        "subscriber": subscriber,
+        "papers": papers,
+        "preferences": subscriber.preferences_path(),
+    }
+    return render(request, "subscriptions/rate_papers.html", context)
+
+
+def _choices(request: HttpRequest) -> dict[int, int]:
+    """{paper id: +1 or -1} from the page's radio buttons ("rate-<id>"); "no opinion" and
+    anything malformed are left out."""
+    found: dict[int, int] = {}
+    for name in request.POST:
+        number, value = name.removeprefix("rate-"), request.POST.get(name, "")
+        if name.startswith("rate-") and number.isdigit() and value in ("1", "-1"):
+            found[int(number)] = int(value)
+        if len(found) >= MAX_RATED_AT_ONCE:
+            break
+    return found
+
+
 @require_POST
 @with_subscriber(tokens.SALT_PREFERENCES)
 def remove_rating(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
@@ -248,7 +298,7 @@ def remove_rating(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
 @require_POST
 @with_subscriber(tokens.SALT_PREFERENCES)
 def clear_ratings(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
-    done = "All your ratings are removed: your digest ranks as before."
+    done = "Forgotten: all your ratings are removed, and your digest follows your topics again."
     return _unrate(request, subscriber, None, done)
 
 

@@ -297,7 +297,14 @@ class _Batch:
                 chosen_before[delivery_id].append((position, paper_id, reason))
             else:
                 sent[subscriber_id].add(paper_id)
+        # Tastes changed since their last fit are fitted now: a digest follows every rating
+        # given before it, whether or not a worker or beat got to it first.
+        profiles.fit_profiles(subscriber_ids)
         tastes = profiles.tastes_for(subscriber_ids)
+        if tastes:
+            first_paper = min(pool.ranking.by_id, default=0)
+            for subscriber_id, rated in profiles.rated_papers(tastes, first_paper).items():
+                sent[subscriber_id] |= rated
         ready: list[tuple[Delivery, Reader, list[Item]]] = []
         skipped: list[Delivery] = []
         new_rows: list[tuple[int, int, int, int, str]] = []

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from digest.papers.names import normalize_name
-from digest.taste.features import PaperVectors, Taste
+from digest.taste.features import TOPIC_SCALE, PaperVectors, Taste, probabilities
 
 # --- Selecting the papers of one digest ---------------------------------------------------------
 #
@@ -32,15 +32,23 @@ from digest.taste.features import PaperVectors, Taste
 # authors and organizations the reader follows, in their topics or not: someone who asked
 # for everything by a person should not lose it to trending strangers.
 #
-# A reader who rated papers ("more like this", "less like this") gets one more term:
+# A reader who rated papers ("more like this", "less like this") has a taste: a classifier
+# fitted on their own ratings (digest/taste/features.py) that gives each paper p, the chance
+# they like it. How far it is trusted:
 #
-#   + TASTE_WEIGHT * n / (n + TASTE_HALF_RATINGS) * clamp(affinity / AFFINITY_FULL, -1, 1)
+# - no ratings, or only one kind: the ranking is exactly the one above;
+# - a few (Taste.decides is False): p nudges the order,
+#       score += NUDGE_WEIGHT * (p - 0.5);
+# - enough (at least DECIDE_RATINGS, DECIDE_EACH of each kind): p decides what is sent.
+#   Papers of the reader's topics and keywords with p < KEEP_LIKING are left out (pinned and
+#   followed ones stay: those are explicit choices), papers from outside them with
+#   p >= ADD_LIKING come in, and the order is
+#       score = (1 - TASTE_BLEND) * score + TASTE_BLEND * p.
+#   A digest may then hold fewer papers than the reader's cap: four right papers beat ten
+#   with six wrong. When nothing is left, nothing is sent and the period is skipped with
+#   SKIP_RATINGS_LEFT_NONE, which the preferences page shows with "Forget what I taught it".
 #
-# - affinity: the cosine between the paper and the reader's taste (digest/taste/features.py);
-#   at AFFINITY_FULL a paper is as like the liked ones as papers on one subject get.
-# - n: the number of ratings, so one click nudges and twenty steer; with none the term
-#   is absent and the ranking is exactly the one above. Topics still decide which papers
-#   are candidates at all, and trending still counts: ratings reorder, they do not replace.
+# Tuned on simulated readers replaying dev days of the stream (bench/readers.py).
 
 RELEVANCE_WEIGHT = 0.35
 TRENDING_WEIGHT = 0.65
@@ -50,13 +58,16 @@ KEYWORD_TITLE_RELEVANCE = 0.9
 KEYWORD_GROUP = -1  # diversity group of papers matched by keywords only
 FOLLOW_GROUP = -2  # diversity group of followed papers outside the reader's topics
 
-TASTE_WEIGHT = 0.25
-TASTE_HALF_RATINGS = 5
-AFFINITY_FULL = 0.3
-# A pick's reason names a liked paper only when the taste moved it this much, and when that
-# paper is this close to it: otherwise "similar to" would be a guess.
-TASTE_REASON_BOOST = 0.04
-TASTE_REASON_COSINE = 0.08
+LIKED_GROUP = -3  # diversity group of papers from outside the reader's topics they would like
+
+NUDGE_WEIGHT = 0.25
+KEEP_LIKING = 0.6
+ADD_LIKING = 0.75
+TASTE_BLEND = 0.3
+# A pick's reason names a liked paper only when the taste thinks it likely liked, and when
+# that paper is this close to it: otherwise "similar to" would be a guess.
+REASON_LIKING = 0.6
+TASTE_REASON_COSINE = 0.1
 REASON_TITLE_CHARS = 48
 REASON_CHARS = 255  # DeliveryPaper.reason
 
@@ -68,6 +79,9 @@ SKIP_NO_MATCH_FOLLOWS = (
     "No new paper matched your topics or keywords, or was by {names}, in this period."
 )
 SKIP_ALL_SENT = "Every matching paper was already in one of your earlier digests."
+SKIP_RATINGS_LEFT_NONE = (
+    "Your ratings left out every new paper that matched your topics in this period."
+)
 
 
 @dataclass(frozen=True)
@@ -161,7 +175,9 @@ class RankingPool:
         self._words: dict[str, set[int]] | None = None
         self._vectors: PaperVectors | None = None
         self._windows: dict[tuple[date, date], _Window] = {}
-        self._reasons: dict[tuple[int, bool, str | None, str | None, str | None, str], str] = {}
+        self._reasons: dict[
+            tuple[int, bool, str | None, str | None, str | None, str, bool], str
+        ] = {}
 
     @property
     def vectors(self) -> PaperVectors:
@@ -172,23 +188,24 @@ class RankingPool:
             )
         return self._vectors
 
-    def taste_boosts(self, taste: Taste | None, paper_ids: Iterable[int]) -> dict[int, float]:
-        """What the reader's taste adds to each paper's score (nothing without ratings)."""
+    def liking(self, taste: Taste | None, paper_ids: Iterable[int]) -> dict[int, float]:
+        """The chance the reader likes each paper, by their taste (nothing without one)."""
         if not self.dates:
             return {}
         seen = self._window((min(self.dates), max(self.dates)))
-        boosts = self._taste_boosts(taste, seen)
-        if boosts is None:
+        found = self._liking(taste, seen)
+        if found is None:
             return {}
-        return {pid: float(boosts[seen.position[pid]]) for pid in paper_ids}
+        return {pid: float(found[seen.position[pid]]) for pid in paper_ids}
 
-    def _taste_boosts(self, taste: Taste | None, seen: _Window) -> np.ndarray | None:
-        """taste_boosts for every paper of the window, in its order (None without ratings)."""
-        if taste is None or taste.ratings == 0 or not taste.terms:
+    def _liking(self, taste: Taste | None, seen: _Window) -> np.ndarray | None:
+        """liking for every paper of the window, in its order (None without a classifier)."""
+        if taste is None or not taste.fitted or not seen.ids:
             return None
-        weight = TASTE_WEIGHT * taste.ratings / (taste.ratings + TASTE_HALF_RATINGS)
-        affinities = self.vectors.affinities(taste.terms, seen.matrix(self.vectors))
-        return weight * np.clip(affinities / AFFINITY_FULL, -1.0, 1.0)
+        logits = self.vectors.word_logits(taste.terms, seen.matrix(self.vectors)) + taste.bias
+        for topic_id, weight in taste.topics.items():
+            logits += (weight * TOPIC_SCALE) * np.maximum(seen.topic_array(topic_id), 0.0)
+        return probabilities(logits)
 
     def _follows(self, reader: Reader, seen: _Window) -> dict[int, str]:
         """The papers of the window by a followed name, each with that name."""
@@ -220,11 +237,12 @@ class RankingPool:
         topic: str | None,
         keyword: str | None,
         liked_title: str,
+        outside: bool = False,
     ) -> str:
         """A pick's reason. Most are the same for many readers (a topic and the upvotes):
         those are made once per pool, and every selection holding one shares the string.
         Reasons naming a reader's own follows or liked papers are not kept."""
-        parts = (self.by_id[paper_id].upvotes, pinned, follow, topic, keyword, liked_title)
+        parts = (self.by_id[paper_id].upvotes, pinned, follow, topic, keyword, liked_title, outside)
         if follow is not None or liked_title:
             return _reason(*parts)
         found = self._reasons.get(parts)
@@ -306,27 +324,36 @@ class RankingPool:
         matched |= followed
         if not matched.any():
             return Selection((), _no_match(reader))
-        fresh = matched
-        sent = [seen.position[pid] for pid in already_sent if pid in seen.position]
-        if sent:
-            fresh = matched.copy()
-            fresh[sent] = False
-            if not fresh.any():
-                return Selection((), SKIP_ALL_SENT)
+        unsent = np.ones(len(seen.ids), dtype=bool)
+        unsent[[seen.position[pid] for pid in already_sent if pid in seen.position]] = False
+        fresh = matched & unsent
+        if not fresh.any():
+            return Selection((), SKIP_ALL_SENT)
         score = RELEVANCE_WEIGHT * relevance + seen.trending
-        boosts = self._taste_boosts(reader.taste, seen)
-        if boosts is not None:
-            score += boosts
+        pinned = seen.pinned & in_topics
+        liking = self._liking(reader.taste, seen)
+        brought = np.zeros(len(seen.ids), dtype=bool)
+        if liking is not None and reader.taste is not None and reader.taste.decides:
+            # The ratings decide: what they say no to goes, what they clearly say yes to
+            # comes from outside the reader's topics. Pinned and followed papers stay.
+            brought = (liking >= ADD_LIKING) & ~matched & unsent
+            fresh = (fresh & ((liking >= KEEP_LIKING) | pinned | followed)) | brought
+            score = (1.0 - TASTE_BLEND) * score + TASTE_BLEND * liking
+            if not fresh.any():
+                return Selection((), SKIP_RATINGS_LEFT_NONE)
+        elif liking is not None:
+            score = score + NUDGE_WEIGHT * (liking - 0.5)
         positions = np.flatnonzero(fresh)
         topical = in_topics[positions]
-        pinned = (seen.pinned & in_topics)[positions]
+        pinned = pinned[positions]
         followed = followed[positions]
         # Each candidate's diversity group, as an index into `group_ids`: the reader's topic
-        # it scores best in (the first listed on a tie, as argmax does), else followed or
-        # keyword-only.
+        # it scores best in (the first listed on a tie, as argmax does), else followed,
+        # keyword-only, or brought in by the ratings.
         topic_ids = list(reader.topics)
-        group_ids = [*topic_ids, FOLLOW_GROUP, KEYWORD_GROUP]
+        group_ids = [*topic_ids, FOLLOW_GROUP, KEYWORD_GROUP, LIKED_GROUP]
         groups = np.where(followed, len(topic_ids), len(topic_ids) + 1)
+        groups[brought[positions]] = len(topic_ids) + 2
         if len(topic_ids) == 1:
             groups[topical] = 0
         elif topic_ids:
@@ -354,11 +381,11 @@ class RankingPool:
             )
         )
         liked: dict[int, str] = {}
-        if boosts is not None and reader.taste is not None:
-            # Only the picks the taste moved say which liked paper they are like.
-            moved = [pid for pid, *_ in chosen if boosts[seen.position[pid]] >= TASTE_REASON_BOOST]
-            if moved:
-                liked = self.liked_like(reader.taste, moved)
+        if liking is not None and reader.taste is not None:
+            # Only the picks the taste likes say which liked paper they are like.
+            likely = [pid for pid, *_ in chosen if liking[seen.position[pid]] >= REASON_LIKING]
+            if likely:
+                liked = self.liked_like(reader.taste, likely)
         picks = []
         for pid, paper_score, first, group in chosen:
             follow = follow_of.get(pid)
@@ -371,6 +398,7 @@ class RankingPool:
                 topic=topic,
                 keyword=seen.first_keyword(reader.keywords, pid),
                 liked_title=liked.get(pid, ""),
+                outside=topic_id == LIKED_GROUP,
             )
             picks.append(Pick(pid, paper_score, reason, topic_id, first))
         return Selection(tuple(picks))
@@ -404,6 +432,7 @@ def _reason(
     topic: str | None,
     keyword: str | None,
     liked_title: str,
+    outside: bool = False,
 ) -> str:
     parts = []
     if pinned:
@@ -414,8 +443,13 @@ def _reason(
         parts.append(topic)
     if keyword is not None:
         parts.append(f"matches “{keyword}”")
+    if outside:
+        # Not one of the reader's topics: the ratings brought it, and the reason says so.
+        parts.append("outside your topics")
     if liked_title:
-        parts.append(f"similar to «{shorten(liked_title, REASON_TITLE_CHARS)}» which you liked")
+        parts.append(f"similar to «{shorten(liked_title, REASON_TITLE_CHARS)}», which you liked")
+    elif outside:
+        parts.append("like the papers you liked")
     parts.append(_votes(upvotes))
     # A long topic name, keyword and liked title together could pass what the row holds.
     return shorten(" · ".join(parts), REASON_CHARS)

@@ -39,7 +39,8 @@ class Feedback(models.Model):
 
 
 class ReaderProfile(models.Model):
-    """A reader's taste learned from their feedback, stored for the sends to load in bulk.
+    """A reader's taste learned from their feedback (digest/taste/features.py): a classifier's
+    weights, stored for the sends to load in bulk.
 
     `changed_at` moves with every rating given or removed; a profile is fitted again only
     when it is later than `fitted_at`, the `changed_at` the last fit saw.
@@ -51,16 +52,25 @@ class ReaderProfile(models.Model):
         primary_key=True,
         related_name="profile",
     )
-    terms = models.JSONField(default=dict, help_text="The taste: {term: weight}.")
+    bias = models.FloatField(default=0.0)
+    terms = models.JSONField(default=dict, help_text="The weight of each term: {term: weight}.")
+    topics = models.JSONField(
+        default=dict, help_text="The weight of each topic's tag score: {topic id: weight}."
+    )
     liked = models.JSONField(
         default=list, help_text="Recent likes a reason may name: [[paper id, title, terms]]."
     )
-    ratings = models.PositiveIntegerField(default=0)
+    likes = models.PositiveIntegerField(default=0)
+    dislikes = models.PositiveIntegerField(default=0)
     changed_at = models.DateTimeField(default=timezone.now)
     fitted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Profile of subscriber {self.subscriber_id} ({self.ratings} ratings)"
+
+    @property
+    def ratings(self) -> int:
+        return self.likes + self.dislikes
 
     @property
     def stale(self) -> bool:

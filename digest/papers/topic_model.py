@@ -140,7 +140,8 @@ def _term(key: str) -> Term:
     return (first, second) if second else first
 
 
-def _key(term: Term) -> str:
+def term_text(term: Term) -> str:
+    """A term as people read it and JSON keys it: a word, or a pair of words with a space."""
     return " ".join(term) if isinstance(term, tuple) else term
 
 
@@ -176,20 +177,20 @@ class TopicWeights:
             "bias": round(self.bias, 4),
             "keyword_title": round(self.keyword_title, 4),
             "keyword_abstract": round(self.keyword_abstract, 4),
-            "terms": {_key(t): round(w, 4) for t, w in _strongest(self.terms)},
-            "title_terms": {_key(t): round(w, 4) for t, w in _strongest(self.title_terms)},
+            "terms": {term_text(t): round(w, 4) for t, w in _strongest(self.terms)},
+            "title_terms": {term_text(t): round(w, 4) for t, w in _strongest(self.title_terms)},
         }
 
     def strongest_terms(self, count: int = 20) -> list[tuple[str, float]]:
         """The terms that push hardest towards the topic, title terms marked: for admin."""
-        both = [(_key(t), w) for t, w in self.terms.items()] + [
-            (f"title: {_key(t)}", w) for t, w in self.title_terms.items()
+        both = [(term_text(t), w) for t, w in self.terms.items()] + [
+            (f"title: {term_text(t)}", w) for t, w in self.title_terms.items()
         ]
         return sorted((tw for tw in both if tw[1] > 0), key=lambda tw: -tw[1])[:count]
 
 
 def _strongest(terms: Mapping[Term, float]) -> list[tuple[Term, float]]:
-    return sorted(terms.items(), key=lambda tw: (-abs(tw[1]), _key(tw[0])))
+    return sorted(terms.items(), key=lambda tw: (-abs(tw[1]), term_text(tw[0])))
 
 
 class LinearTagger:

@@ -1,11 +1,13 @@
 """Readers' feedback: recording ratings, fitting tastes from them, loading tastes to send.
 
-- A rating (digest.Feedback) is written by the feedback page and removed from there or
-  from the preferences page; either way the reader's ReaderProfile is marked changed.
-- `fit_profiles` (a task, queued after each rating and run by beat as a safety net) fits
-  again only the profiles changed since their last fit: the papers they rated, vectorized
-  together with a background of recent papers so that term weights mean what they mean
-  across the whole corpus, then features.learn().
+- A rating (digest.Feedback) is written by the feedback page (or the "papers you like"
+  page) and removed from there or from the preferences page; either way the reader's
+  ReaderProfile is marked changed.
+- `fit_profiles` fits again only the profiles changed since their last fit: a classifier
+  per reader on their own ratings, with recent papers outside their topics as background
+  (features.learn). A task queued after each rating runs it, beat runs it every 10
+  minutes for any it missed, and a send fits the stale profiles of its batch first, so a
+  digest always follows every rating given before it.
 - Sending loads the tastes of a whole batch in one query (`tastes_for`).
 """
 
@@ -14,20 +16,33 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from digest.bulk import bulk_update_rows
-from digest.models import Feedback, Paper, ReaderProfile
-from digest.taste.features import LikedPaper, Rating, Taste, document, learn, vectorizer
+from digest.models import Feedback, Paper, PaperTopic, ReaderProfile, Topic
+from digest.taste.features import (
+    LikedPaper,
+    PaperVectors,
+    Rating,
+    Taste,
+    background_for,
+    learn,
+)
+from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
 
 FIT_CHUNK = 250  # profiles written per statement: about 20 KB of JSON each
-BACKGROUND = 2_000  # recent papers the term weights are fitted on, besides the rated ones
+BACKGROUND = 2_000  # recent papers a chunk's background is drawn from
+# A topic is offered to stop when the reader rated at least this many of its papers and
+# marked at least this share of them "less like this".
+STOP_TOPIC_RATINGS = 5
+STOP_TOPIC_SHARE = 2 / 3
 
 
 # --- ratings ------------------------------------------------------------------------------
@@ -65,6 +80,17 @@ def unrate(subscriber_id: int, paper_ids: Iterable[int] | None = None) -> int:
     return removed
 
 
+def rated_papers(subscriber_ids: Iterable[int], first_paper: int = 0) -> dict[int, set[int]]:
+    """The papers these readers rated, from `first_paper` up: they have read them (in a
+    digest, or on the "papers you like" page), so no digest brings them again."""
+    found: dict[int, set[int]] = defaultdict(set)
+    for subscriber_id, paper_id in Feedback.objects.filter(
+        subscriber_id__in=list(subscriber_ids), paper_id__gte=first_paper
+    ).values_list("subscriber_id", "paper_id"):
+        found[subscriber_id].add(paper_id)
+    return found
+
+
 def rating_of(subscriber_id: int, paper_id: int) -> int | None:
     return (
         Feedback.objects.filter(subscriber_id=subscriber_id, paper_id=paper_id)
@@ -93,35 +119,19 @@ def fit_profiles(subscriber_ids: Sequence[int] | None = None) -> int:
     ids = list(pending.order_by("subscriber_id").values_list("subscriber_id", flat=True))
     if not ids:
         return 0
-    # One vocabulary and one set of term weights for the whole backlog, fitted once: the
-    # papers any of these readers rated, and recent papers as background.
-    rated = Feedback.objects.filter(subscriber_id__in=ids).values("paper_id")
-    corpus = _Corpus(
-        Paper.objects.filter(pk__in=rated).values_list("pk", "title", "abstract"),
-        Paper.objects.exclude(pk__in=rated)
+    # One set of recent papers, their terms worked out once, is the background of every
+    # reader fitted in this call.
+    background = list(
+        Paper.objects.filter(hidden=False)
         .order_by("-featured_on", "-pk")
-        .values_list("title", "abstract")[:BACKGROUND],
+        .values_list("pk", flat=True)[:BACKGROUND]
     )
     for start in range(0, len(ids), FIT_CHUNK):
-        _fit_chunk(ids[start : start + FIT_CHUNK], corpus)
+        _fit_chunk(ids[start : start + FIT_CHUNK], background)
     return len(ids)
 
 
-class _Corpus:
-    """TF-IDF rows of the rated papers, fitted together with a background of others."""
-
-    def __init__(
-        self, rated: Iterable[tuple[int, str, str]], background: Iterable[tuple[str, str]]
-    ):
-        texts = {pk: document(title, abstract) for pk, title, abstract in rated}
-        self.rows = {pk: n for n, pk in enumerate(texts)}
-        fitted = vectorizer()
-        docs = [*texts.values(), *(document(t, a) for t, a in background)]
-        self.matrix = fitted.fit_transform(docs).tocsr() if texts else None
-        self.terms = list(fitted.get_feature_names_out()) if texts else []
-
-
-def _fit_chunk(subscriber_ids: list[int], corpus: _Corpus) -> None:
+def _fit_chunk(subscriber_ids: list[int], background: list[int]) -> None:
     profiles = list(ReaderProfile.objects.filter(subscriber_id__in=subscriber_ids))
     # What each fit saw: a rating given while fitting moves changed_at past it, so the
     # profile stays stale and the next fit takes the new rating in.
@@ -133,29 +143,141 @@ def _fit_chunk(subscriber_ids: list[int], corpus: _Corpus) -> None:
         .values_list("subscriber_id", "paper_id", "paper__title", "value")
     ):
         ratings[subscriber_id].append(Rating(paper_id, title, value))
+    topic_ids: dict[int, list[int]] = defaultdict(list)
+    for subscriber_id, topic_id in Subscriber.topics.through.objects.filter(
+        subscriber_id__in=subscriber_ids
+    ).values_list("subscriber_id", "topic_id"):
+        topic_ids[subscriber_id].append(topic_id)
+    corpus = _corpus({r.paper_id for own in ratings.values() for r in own} | set(background))
     for profile in profiles:
         own = ratings.get(profile.subscriber_id, [])
-        taste = (
-            learn(own, corpus.rows, corpus.matrix, corpus.terms)
-            if own and corpus.matrix is not None
-            else Taste({}, 0)
+        rated = [r.paper_id for r in own]
+        taste = learn(
+            own,
+            background_for(
+                profile.subscriber_id,
+                topic_ids[profile.subscriber_id],
+                rated,
+                corpus,
+                [pid for pid in background if pid in corpus.row],
+            ),
+            corpus,
         )
+        profile.bias = taste.bias
         profile.terms = dict(taste.terms)
+        profile.topics = {str(t): w for t, w in taste.topics.items()}
         profile.liked = [[p.paper_id, p.title, dict(p.terms)] for p in taste.liked]
-        profile.ratings = taste.ratings
+        profile.likes = taste.likes
+        profile.dislikes = taste.dislikes
         profile.fitted_at = seen[profile.subscriber_id]
-    bulk_update_rows(profiles, ["terms", "liked", "ratings", "fitted_at"])
+    bulk_update_rows(
+        profiles, ["bias", "terms", "topics", "liked", "likes", "dislikes", "fitted_at"]
+    )
+
+
+def _corpus(paper_ids: Iterable[int]) -> PaperVectors:
+    """The terms and topic scores of these papers, as the classifiers see them."""
+    ids = sorted(paper_ids)
+    topics: dict[int, dict[int, float]] = defaultdict(dict)
+    for paper_id, topic_id, score in PaperTopic.objects.filter(
+        paper_id__in=ids, topic__active=True
+    ).values_list("paper_id", "topic_id", "score"):
+        topics[paper_id][topic_id] = score
+    papers = Paper.objects.filter(pk__in=ids).order_by("pk").values_list("pk", "title", "abstract")
+    return PaperVectors(papers, topics)
 
 
 # --- sending --------------------------------------------------------------------------------
 def tastes_for(subscriber_ids: Iterable[int]) -> dict[int, Taste]:
     """The tastes of these readers, those who rated anything: one query."""
     rows = ReaderProfile.objects.filter(
-        subscriber_id__in=list(subscriber_ids), ratings__gt=0
-    ).values_list("subscriber_id", "terms", "liked", "ratings")
+        Q(likes__gt=0) | Q(dislikes__gt=0), subscriber_id__in=list(subscriber_ids)
+    ).values_list("subscriber_id", "bias", "terms", "topics", "liked", "likes", "dislikes")
     return {
         subscriber_id: Taste(
-            terms, ratings, tuple(LikedPaper(pid, title, t) for pid, title, t in liked)
+            bias,
+            terms,
+            {int(t): w for t, w in topics.items()},
+            likes,
+            dislikes,
+            tuple(LikedPaper(pid, title, t) for pid, title, t in liked),
         )
-        for subscriber_id, terms, liked, ratings in rows
+        for subscriber_id, bias, terms, topics, liked, likes, dislikes in rows
     }
+
+
+# --- what the reader sees of it ------------------------------------------------------------
+@dataclass(frozen=True)
+class Learned:
+    """What a reader's ratings taught their classifier, in words, for the preferences page."""
+
+    likes: int
+    dislikes: int
+    fitted: bool  # both kinds given: the ratings change the digest
+    decides: bool  # enough of them: they decide what is sent, not only the order
+    pulls: list[str]  # terms that bring papers in, strongest first
+    pushes: list[str]  # terms that keep papers out
+    topics_for: list[str]  # the reader's topics their ratings favour
+    topics_against: list[str]  # and those they count against
+    pending: bool  # rated since the last fit: the next digest takes it in
+
+
+def learned(subscriber: Subscriber, count: int = 12) -> Learned | None:
+    """None when the reader never rated anything (or forgot it all)."""
+    profile = ReaderProfile.objects.filter(subscriber=subscriber).first()
+    if profile is None or (profile.ratings == 0 and not profile.stale):
+        return None
+    taste = Taste(
+        profile.bias,
+        profile.terms,
+        {int(t): w for t, w in profile.topics.items()},
+        profile.likes,
+        profile.dislikes,
+    )
+    names = dict(subscriber.topics.values_list("pk", "name"))
+    # A topic's weight counts as a leaning when it moves a typical tag score's logit by 0.5.
+    leaning = {
+        names[t]: w for t, w in taste.topics.items() if t in names and abs(w) * 0.7 * 2 >= 0.5
+    }
+    return Learned(
+        likes=taste.likes,
+        dislikes=taste.dislikes,
+        fitted=taste.fitted,
+        decides=taste.decides,
+        pulls=taste.pulls(count),
+        pushes=taste.pushes(count),
+        topics_for=sorted(n for n, w in leaning.items() if w > 0),
+        topics_against=sorted(n for n, w in leaning.items() if w < 0),
+        pending=profile.stale,
+    )
+
+
+@dataclass(frozen=True)
+class UnwantedTopic:
+    topic: Topic
+    less: int  # papers of it the reader marked "less like this"
+    rated: int  # papers of it the reader rated
+
+
+def unwanted_topics(subscriber: Subscriber) -> list[UnwantedTopic]:
+    """The reader's topics whose papers they mostly marked "less like this": each is worth
+    a one-click offer to stop it. Never their only topic (that is unsubscribing)."""
+    topics = {t.pk: t for t in subscriber.topics.all()}
+    if len(topics) < 2:
+        return []
+    counts = (
+        PaperTopic.objects.filter(topic_id__in=topics, paper__feedback__subscriber=subscriber)
+        .values("topic_id")
+        .annotate(
+            rated=Count("paper__feedback"),
+            less=Count("paper__feedback", filter=Q(paper__feedback__value=Feedback.Value.LESS)),
+        )
+    )
+    found = [
+        UnwantedTopic(topics[row["topic_id"]], row["less"], row["rated"])
+        for row in counts
+        if row["rated"] >= STOP_TOPIC_RATINGS and row["less"] >= STOP_TOPIC_SHARE * row["rated"]
+    ]
+    # The one most disliked first; never all of them, or nothing would be left.
+    found.sort(key=lambda u: (-u.less / u.rated, u.topic.name))
+    return found[: len(topics) - 1]

@@ -3,8 +3,10 @@
 Link scanners and mail previews fetch every link of an email, so opening the link records
 nothing: the page shows the choice and a button, and the POST from that button records it.
 After that the page offers to undo, and links to the reader's ratings on the preferences
-page. The link's token names the reader and the paper (subscriptions.tokens); the choice
-is in its path, so the same page can switch to the other one.
+page. A reader who marked most of a topic's papers "less like this" is offered, after one
+more, to stop that topic in one click. The link's token names the reader and the paper
+(subscriptions.tokens); the choice is in its path, so the same page can switch to the
+other one.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def feedback(request: HttpRequest, token: str, choice: str) -> HttpResponse:
     subscriber, paper = found
     value = CHOICES[choice]
     if request.method == "POST":
+        if request.POST.get("action") == "stop_topic":
+            return _stop_topic(request, subscriber, token, choice)
         if request.POST.get("action") == "undo":
             if profiles.unrate(subscriber.pk, [paper.pk]):
                 messages.success(request, "Undone: your rating of this paper is removed.")
@@ -70,8 +74,33 @@ def feedback(request: HttpRequest, token: str, choice: str) -> HttpResponse:
         else "",
         "other_path": feedback_path(token, "less" if choice == "more" else "more"),
         "ratings_path": subscriber.preferences_path() + "#ratings",
+        "stop_topics": _stop_offers(subscriber, paper) if current == Feedback.Value.LESS else [],
     }
     response = render(request, "digest/feedback.html", context)
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+def _stop_offers(subscriber: Subscriber, paper: Paper) -> list[profiles.UnwantedTopic]:
+    """The reader's mostly unwanted topics this paper is in."""
+    here = set(paper.topic_links.values_list("topic_id", flat=True))
+    return [u for u in profiles.unwanted_topics(subscriber) if u.topic.pk in here]
+
+
+def _stop_topic(
+    request: HttpRequest, subscriber: Subscriber, token: str, choice: str
+) -> HttpResponse:
+    slug = request.POST.get("topic", "")
+    offered = {u.topic.slug: u.topic for u in profiles.unwanted_topics(subscriber)}
+    # Only a topic the page offered: this link is for one reader and one paper, not a
+    # general way to change a subscription.
+    if slug in offered and subscriber.drop_topic(slug):
+        messages.success(
+            request,
+            f"Stopped: {offered[slug].name} is no longer in your digest. "
+            "Your preferences page can bring it back.",
+        )
+    else:
+        messages.error(request, "That topic could not be stopped from here.")
+    return redirect(feedback_path(token, choice))

@@ -36,14 +36,16 @@ def test_the_page_lists_each_rating_with_its_paper_and_choice(client, alice, rat
     assert "<strong>Less like this</strong>: <a href=" in body
     for paper in rated:
         assert paper.title in body
-    assert "Remove all 3 ratings</button>" in body
+    assert "Forget what I taught it</button>" in body
+    assert "Removes all 3 ratings" in body
 
 
 def test_without_ratings_the_page_says_how_to_give_them(client, alice):
     body = client.get(alice.preferences_path()).content.decode()
 
     assert "No ratings yet." in body
-    assert "Remove all" not in body
+    assert "Forget what I taught it" not in body
+    assert alice.papers_path() in body, "it offers papers to rate"
 
 
 def test_removing_one_rating_keeps_the_others(client, alice, rated):
@@ -54,19 +56,27 @@ def test_removing_one_rating_keeps_the_others(client, alice, rated):
     assert answer.status_code == 302
     assert answer["Location"].endswith("#ratings")
     assert set(Feedback.objects.values_list("paper_id", flat=True)) == {rated[0].pk, rated[2].pk}
-    # The profile was fitted again once the request committed: from the two ratings left.
-    profile = ReaderProfile.objects.get(subscriber=alice)
-    assert not profile.stale and profile.ratings == 2
+    # The profile is fitted again before the next digest (a worker, beat or the send
+    # itself): from the two ratings left.
+    assert ReaderProfile.objects.get(subscriber=alice).stale
+    profiles.fit_profiles()
+    assert ReaderProfile.objects.get(subscriber=alice).ratings == 2
 
 
-def test_removing_all_ratings_empties_the_list(client, alice, rated):
+def test_forget_what_i_taught_it_removes_every_rating_and_what_was_learned(client, alice, rated):
     token = alice.preferences_path().split("/")[2]
+    profiles.fit_profiles()
 
     answer = client.post(f"/preferences/{token}/ratings/clear/", follow=True)
+    profiles.fit_profiles()
 
     assert not Feedback.objects.exists()
-    assert "All your ratings are removed" in answer.content.decode()
+    assert "Forgotten: all your ratings are removed" in answer.content.decode()
     assert "No ratings yet." in answer.content.decode()
+    profile = ReaderProfile.objects.get(subscriber=alice)
+    assert (profile.likes, profile.dislikes, profile.terms, profile.topics) == (0, 0, {}, {})
+    page = client.get(alice.preferences_path()).content.decode()
+    assert "What your ratings taught us" not in page
 
 
 def test_nobody_else_can_remove_a_readers_ratings(client, alice, bob, rated):
@@ -110,5 +120,6 @@ def test_a_long_list_shows_the_newest_and_says_how_many_there_are(
     body = client.get(alice.preferences_path()).content.decode()
 
     assert "The 2 newest of 3 are shown." in body
-    assert "Remove all 3 ratings</button>" in body
+    assert "Forget what I taught it</button>" in body
+    assert "Removes all 3 ratings" in body
     assert "Dense retrieval" in body and "ZeroSearch" not in body
