@@ -1,8 +1,8 @@
 """Every page and email against axe-core's WCAG 2.1 AA rules, in Debian's Chromium, in the
 light and in the dark colour scheme: the public pages, the signup, preferences (with
-follows, a rating, a digest and the personal feed's address), unsubscribe and feedback
-pages, a digest as its view-in-browser page and as a 30-paper email, and the three
-account emails.
+follows, ratings and what they taught, a digest and the personal feed's address), the
+papers to rate, unsubscribe and feedback pages, a digest as its view-in-browser page and
+as a 30-paper email, and the three account emails.
 
 axe-core comes from the npm registry (tests/browser/axe/package-lock.json; scripts/test.sh
 runs `npm ci`). Without it the test is skipped on a developer's machine and fails under
@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 
 from digest.mailing import dispatch, messages, planning
 from digest.models import Delivery, Feedback, Paper, PaperSnapshot, Topic
+from digest.taste import profiles
 from subscriptions.models import Subscriber
 from tests.browser.chromium import chromium
 from tests.subscriptions.helpers import Outbox, link_path
@@ -123,15 +124,19 @@ def ria(site) -> Subscriber:
     now = timezone.now()
     dispatch.send_deliveries(planning.plan(now).created, now)
     assert Delivery.objects.filter(subscriber=ria, status="sent").exists()
-    Feedback.objects.create(subscriber=ria, paper=Paper.objects.order_by("pk")[0], value=1)
+    # One "more" and one "less": the preferences page shows what they taught.
+    first, second = Paper.objects.order_by("pk")[:2]
+    profiles.rate(ria.pk, first.pk, 1)
+    profiles.rate(ria.pk, second.pk, -1)
+    profiles.fit_profiles()
     return ria
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, settings):
     delivery = Delivery.objects.get(subscriber=ria, status="sent")
-    rated = Feedback.objects.get(subscriber=ria).paper_id
-    paper_id = delivery.items.exclude(paper_id=rated).values_list("paper_id", flat=True)[0]
+    rated = Feedback.objects.filter(subscriber=ria).values("paper_id")
+    paper_id = delivery.items.exclude(paper_id__in=rated).values_list("paper_id", flat=True)[0]
     feedback = messages.feedback_links(ria, [paper_id])[paper_id]["more"]
     # bypass_csp: axe is injected as a script, which a strict Content-Security-Policy
     # would block; what it checks does not depend on the policy.
@@ -167,8 +172,15 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
         page.goto(ria.preferences_url())
         assert page.locator("input.feed-url").input_value() == ria.personal_feed_url()
         expect(page.get_by_text("Grace Hopper — no papers")).to_be_visible()
+        expect(page.get_by_role("heading", name="What your ratings taught us")).to_be_visible()
 
     audit("preferences", preferences)
+
+    def papers_to_rate() -> None:
+        page.goto(site + ria.papers_path())
+        expect(page.locator("fieldset legend")).to_have_count(1)
+
+    audit("papers you like", papers_to_rate)
     audit("feedback", lambda: page.goto(feedback))
 
     def feedback_saved() -> None:
@@ -188,5 +200,5 @@ def test_no_page_or_email_breaks_a_wcag_21_aa_rule(scheme, browser, site, ria, s
         audit(where, partial(page.set_content, sample_emails.html_of(message)))
     context.close()
 
-    assert len(audited) == 15
+    assert len(audited) == 16
     assert not found, f"{len(found)} lines of WCAG 2.1 AA violations:\n" + "\n".join(found)

@@ -179,6 +179,42 @@ def test_signing_up_works_without_javascript(browser, site, papers):
     context.close()
 
 
+def test_a_new_reader_rates_papers_on_one_page_without_javascript(browser, site, papers, settings):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site + "/")
+    page.get_by_label("Email:", exact=True).fill("noscript@example.com")
+    page.get_by_label("Agents and tool use", exact=True).check()
+    page.get_by_label("Retrieval and RAG", exact=True).check()
+    page.get_by_role("button", name="Subscribe").click()
+    [message] = outbox_messages(Path(settings.OUTBOX_DIR))
+    page.goto(link_in(message, site, "confirm"))
+    page.get_by_role("button", name="Yes, subscribe me").click()
+
+    # The confirmation offers the page of papers to rate: one per topic in turn.
+    page.get_by_role("link", name="Rate a few papers").click()
+    expect(page.get_by_role("heading", name="Papers you like")).to_be_visible()
+    offered = page.locator("fieldset legend").all_inner_texts()
+    assert offered == [
+        "Reasoning Agents That Search Before They Answer",
+        "Dense Retrieval for Long Scientific Documents",
+    ]
+    liked = page.get_by_role("group", name="Reasoning Agents That Search Before They Answer")
+    liked.get_by_label("More like this").check()
+    disliked = page.get_by_role("group", name="Dense Retrieval for Long Scientific Documents")
+    disliked.get_by_label("Less like this").check()
+    page.get_by_role("button", name="Save my ratings").click()
+
+    expect(page.get_by_text("Saved 2 ratings: your next digest takes them in.")).to_be_visible()
+    reader = Subscriber.objects.get(email="noscript@example.com")
+    assert sorted(Feedback.objects.filter(subscriber=reader).values_list("value", flat=True)) == [
+        -1,
+        1,
+    ]
+    expect(page.get_by_role("heading", name="What your ratings taught us")).to_be_visible()
+    context.close()
+
+
 def test_rating_a_paper_from_the_digest_takes_one_click_and_one_button(
     browser, site, papers, settings
 ):
