@@ -48,6 +48,7 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -102,9 +103,11 @@ class Item:
     why: str = ""
 
 
-def readers() -> list[SimReader]:
+def readers(interests: Iterable[str] = INTERESTS) -> list[SimReader]:
     made: list[SimReader] = []
     for n, interest in enumerate(INTERESTS):
+        if interest not in interests:
+            continue
         extra = tuple(t for t in POPULAR if t != interest)[:2]
         for kind, topics in (("exact", (interest,)), ("over", (interest, *extra))):
             number = len(made) + 1
@@ -281,15 +284,27 @@ def onboard_ratings(sim: SimReader, browser: Browser, page_path: str, count: int
 LABELS_BY_ID: dict[str, tuple[str, ...]] = {}
 
 
-def replay(args: argparse.Namespace) -> None:
+def replay(args: argparse.Namespace) -> dict[str, float]:
+    """The replay, on the database Django is set up with; returns the last line's figures."""
     import time_machine
+    from django.conf import settings
     from django.core.management import call_command
 
-    outbox = Outbox(Path(os.environ["OUTBOX_DIR"]))
-    sims = readers()
+    LABELS_BY_ID.clear()
+    LABELS_BY_ID.update({k: tuple(v) for k, v in json.loads(Path(args.labels).read_text()).items()})
+    outbox = Outbox(Path(settings.OUTBOX_DIR))
+    files = day_files(Path(args.stream), args.start, args.days)
+    # A reader for each interest the labels give some paper of the replayed days (every
+    # one of the thirteen, on the real stream).
+    present = {
+        slug
+        for _, path in files
+        for item in json.loads(path.read_text())
+        for slug in LABELS_BY_ID.get(item["paper"]["id"], ())
+    }
+    sims = readers(present)
     browsers = {sim.email: Browser(sim.ip) for sim in sims}
     by_email = {sim.email: sim for sim in sims}
-    files = day_files(Path(args.stream), args.start, args.days)
     if len(files) < FIRST_DAYS + LAST_DAYS:
         raise SystemExit(f"readers: {len(files)} days found in {args.stream}, too few")
     if args.refit_topics:
@@ -350,6 +365,7 @@ def replay(args: argparse.Namespace) -> None:
         f"readers={len(sims)} days={len(days)} clicks={clicks} "
         + " ".join(f"{key}={value:.3f}" for key, value in summary.items())
     )
+    return summary
 
 
 class _Quiet:
@@ -433,18 +449,16 @@ def main() -> None:
         "were fitted on dev, replayed days included)",
     )
     args = parser.parse_args()
-    LABELS_BY_ID.update({k: tuple(v) for k, v in json.loads(Path(args.labels).read_text()).items()})
-    work = tempfile.TemporaryDirectory(prefix="readers-")
-    os.environ["OUTBOX_DIR"] = str(Path(work.name) / "outbox")
-    os.environ["ENV_FILE"] = "off"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_PROVIDER", "EMAIL_BACKEND"):
-        if name != "DATABASE_URL":
+    with tempfile.TemporaryDirectory(prefix="readers-") as work:
+        # Embedded defaults, as `make demo` runs: tasks in-process, email to an outbox of
+        # this run's own (SQLite, unless DATABASE_URL names a server).
+        os.environ["OUTBOX_DIR"] = str(Path(work) / "outbox")
+        os.environ["ENV_FILE"] = "off"
+        os.environ["LOG_LEVEL"] = "WARNING"
+        for name in ("CELERY_BROKER_URL", "EMAIL_PROVIDER", "EMAIL_BACKEND"):
             os.environ.pop(name, None)
-    # Readers sign up from their own addresses; the per-IP limit is not what is measured.
-    with throwaway_database():
-        replay(args)
-    work.cleanup()
+        with throwaway_database():
+            replay(args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Made-up papers on two subjects, as many as a test needs: a reader's classifier needs more
+"""Made-up papers on a few subjects, as many as a test needs: a reader's classifier needs more
 ratings than a handful of hand-written abstracts, and each of these reads like its subject."""
 
 from __future__ import annotations
@@ -50,6 +50,28 @@ SUBJECTS = {
         "photos",
         "optical",
         "tracking",
+    ],
+    "agents": [
+        "agent",
+        "agents",
+        "tool",
+        "tools",
+        "web",
+        "browser",
+        "planning",
+        "function",
+        "calling",
+        "environment",
+        "tasks",
+        "multi-agent",
+        "memory",
+        "API",
+        "actions",
+        "workflow",
+        "GUI",
+        "computer-use",
+        "trajectories",
+        "MCP",
     ],
     "proteins": [
         "protein",
