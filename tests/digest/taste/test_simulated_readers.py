@@ -36,7 +36,7 @@ def made_up_stream(folder: Path, days: int) -> tuple[Path, Path]:
     day, written = FIRST, 0
     while written < days:
         if day.weekday() < 5:
-            items = []
+            items: list[dict[str, object]] = []
             for subject, count, slug in MIX:
                 for n, (title, abstract) in enumerate(made_up(subject, count, seed=written)):
                     arxiv_id = f"2605.{written:02d}{len(items):03d}"
