@@ -18,7 +18,8 @@ message's bytes and discards them. In the same run it measures
   (plan_1pct_s), with, for comparison, reading every reader to find the due ones.
 The last line is key=value pairs; ratio = digests_per_s / floor_per_s, speedup_vs_naive =
 digests_per_s / naive_per_s (both measured in this run); peak_rss_mb is the
-peak of the sending process (with --workers N, of the largest worker).
+peak of the sending process (with --workers N, of the largest worker); fit_s is the time
+to fit the rated readers' profiles (profiles_fitted of them, a tenth of the readers).
 """
 
 from __future__ import annotations
@@ -544,7 +545,8 @@ def main() -> None:
         f"ratio={digests_per_s / floor_per_s:.2f} naive_per_s={naive_per_s:.0f} "
         f"speedup_vs_naive={digests_per_s / naive_per_s:.1f} "
         f"queries_per_1000={per_1000:.1f} peak_rss_mb={rss_sending:.0f} ingest_10k_s={ingest:.2f} "
-        f"plan_1pct_s={plan_1pct:.3f} plan_full_s={plan_full:.2f}"
+        f"plan_1pct_s={plan_1pct:.3f} plan_full_s={plan_full:.2f} "
+        f"profiles_fitted={fitted} fit_s={fitting:.2f}"
     )
 
 

@@ -45,6 +45,7 @@ import email.policy
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -319,8 +320,15 @@ def replay(args: argparse.Namespace) -> dict[str, float]:
     featured: dict[date, set[str]] = {}
     clicks = failed_clicks = brought = 0
     started = time.monotonic()
+    labelled_only = Path(tempfile.mkdtemp(prefix="readers-labelled-"))
     for n, (day, path) in enumerate(files):
         items = json.loads(path.read_text())
+        if args.only_labelled:
+            # Papers nobody labelled are left out of the day (eval/ has 500 labelled of 1,133):
+            # a reader could not be said to want them or not.
+            items = [item for item in items if item["paper"]["id"] in LABELS_BY_ID]
+            path = labelled_only / path.name
+            path.write_text(json.dumps(items))
         featured[day] = {item["paper"]["id"] for item in items}
         moment = datetime(day.year, day.month, day.day, SEND_AT, tzinfo=UTC)
         with time_machine.travel(moment - timedelta(hours=2), tick=True):
@@ -353,6 +361,7 @@ def replay(args: argparse.Namespace) -> dict[str, float]:
                     clicks += 1
                     failed_clicks += status not in (200, 302)
         report_day(n + 1, day, sims, featured)
+    shutil.rmtree(labelled_only, ignore_errors=True)
     if failed_clicks:
         print(f"readers: {failed_clicks} clicks did not answer 200 or 302", file=sys.stderr)
     days = [day for day, _ in files]
@@ -442,6 +451,11 @@ def main() -> None:
     )
     parser.add_argument("--no-clicks", action="store_true", help="nobody rates anything")
     parser.add_argument("--onboard", type=int, default=0, help="papers rated after confirming")
+    parser.add_argument(
+        "--only-labelled",
+        action="store_true",
+        help="leave out the papers the labels file does not cover (for eval/'s sample)",
+    )
     parser.add_argument(
         "--refit-topics",
         action="store_true",

@@ -183,7 +183,7 @@ class RankingPool:
     def vectors(self) -> PaperVectors:
         """TF-IDF vectors of the candidates, built the first time a reader has a taste."""
         if self._vectors is None:
-            self._vectors = PaperVectors(
+            self._vectors = PaperVectors.of(
                 (c.paper_id, c.title, c.abstract) for c in self.by_id.values()
             )
         return self._vectors

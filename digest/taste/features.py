@@ -119,48 +119,121 @@ def paper_terms(title: str, abstract: str) -> dict[str, float]:
     return {topic_model.term_text(term): weight for term, weight in weights.items()}
 
 
+class TermRows:
+    """Each paper's terms as (columns, weights) over one vocabulary that grows as papers
+    come, worked out once per paper however many matrices it becomes a row of: splitting a
+    text into its terms is most of the cost of fitting a thousand readers."""
+
+    def __init__(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.terms: list[str] = []
+        self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __contains__(self, paper_id: int) -> bool:
+        return paper_id in self._rows
+
+    def add(self, paper_id: int, title: str, abstract: str) -> None:
+        weights = paper_terms(title, abstract)
+        vocabulary, terms = self.vocabulary, self.terms
+        columns = np.empty(len(weights), dtype=np.int32)
+        for n, term in enumerate(weights):
+            column = vocabulary.get(term)
+            if column is None:
+                column = vocabulary[term] = len(terms)
+                terms.append(term)
+            columns[n] = column
+        # In column order, as scikit-learn wants a matrix: it would sort every fit's copy.
+        order = np.argsort(columns)
+        values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+        self._rows[paper_id] = (columns[order], values[order])
+
+    def matrix(self, paper_ids: Sequence[int]) -> sparse.csr_matrix:
+        """These papers' rows (every one added before), over the vocabulary as it is now."""
+        parts = [self._rows[pid] for pid in paper_ids]
+        indptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c, _ in parts], out=indptr[1:])
+        empty = (np.zeros(0, dtype=np.int32), np.zeros(0))
+        columns = np.concatenate([c for c, _ in parts] or [empty[0]])
+        weights = np.concatenate([w for _, w in parts] or [empty[1]])
+        return sparse.csr_matrix((weights, columns, indptr), shape=(len(parts), len(self.terms)))
+
+
 class PaperVectors:
-    """Papers' terms in one sparse matrix (a row per paper, a column per term any of them
-    has) and their topic scores: what tastes are fitted on and scored against."""
+    """Papers' terms in one sparse matrix (a row per paper, a column per term) and their
+    topic scores: what tastes are fitted on and scored against."""
 
     def __init__(
         self,
-        papers: Iterable[tuple[int, str, str]],
+        paper_ids: Sequence[int],
+        rows: TermRows,
         topics: Mapping[int, Mapping[int, float]] | None = None,
     ):
-        vocabulary: dict[str, int] = {}
-        ids: list[int] = []
-        indptr, indices, data = [0], [], []
-        for paper_id, title, abstract in papers:
-            ids.append(paper_id)
-            for term, weight in paper_terms(title, abstract).items():
-                indices.append(vocabulary.setdefault(term, len(vocabulary)))
-                data.append(weight)
-            indptr.append(len(indices))
-        self.ids = ids
-        self.row = {paper_id: n for n, paper_id in enumerate(ids)}
-        self.vocabulary: Mapping[str, int] = vocabulary
-        self.terms = list(vocabulary)
-        self.matrix = sparse.csr_matrix(
-            (np.array(data, dtype=np.float64), np.array(indices, dtype=np.int32), indptr),
-            shape=(len(ids), len(vocabulary)),
-        )
+        self.ids = list(paper_ids)
+        self.row = {paper_id: n for n, paper_id in enumerate(self.ids)}
+        self.matrix = rows.matrix(self.ids)
+        self.vocabulary: Mapping[str, int] = rows.vocabulary
+        self.terms: Sequence[str] = rows.terms
         # Topic scores, when given (fitting): a dense column per topic any paper has.
         topics = topics or {}
-        self.topic_ids = sorted({t for paper_id in ids for t in topics.get(paper_id, {})})
+        self.topic_ids = sorted({t for paper_id in self.ids for t in topics.get(paper_id, {})})
         column = {t: n for n, t in enumerate(self.topic_ids)}
-        self.topic_scores = np.zeros((len(ids), len(self.topic_ids)))
-        for n, paper_id in enumerate(ids):
+        self.topic_scores = np.zeros((len(self.ids), len(self.topic_ids)))
+        for n, paper_id in enumerate(self.ids):
             for topic_id, score in topics.get(paper_id, {}).items():
                 self.topic_scores[n, column[topic_id]] = score
+        self._features: sparse.csr_matrix | None = None
+        self._strongest: dict[int, dict[str, float]] = {}
         self._liked: dict[tuple[int, tuple[float, ...]], tuple[np.ndarray, np.ndarray]] = {}
 
+    @classmethod
+    def of(
+        cls,
+        papers: Iterable[tuple[int, str, str]],
+        topics: Mapping[int, Mapping[int, float]] | None = None,
+    ) -> PaperVectors:
+        """Vectors of these (paper id, title, abstract), with a vocabulary of their own."""
+        rows = TermRows()
+        ids = []
+        for paper_id, title, abstract in papers:
+            rows.add(paper_id, title, abstract)
+            ids.append(paper_id)
+        return cls(ids, rows, topics)
+
+    @property
+    def features(self) -> sparse.csr_matrix:
+        """Every paper as a classifier sees it: its terms, then its topics' scores."""
+        if self._features is None:
+            self._features = sparse.hstack(
+                [self.matrix, sparse.csr_matrix(TOPIC_SCALE * self.topic_scores)], format="csr"
+            )
+        return self._features
+
+    def strongest(self, paper_id: int, limit: int) -> dict[str, float]:
+        """A paper's `limit` heaviest terms, L2-normalised: what "similar to" compares.
+        Kept for the other readers who rated it."""
+        found = self._strongest.get(paper_id)
+        if found is None:
+            matrix, row = self.matrix, self.row[paper_id]
+            start, end = matrix.indptr[row], matrix.indptr[row + 1]
+            data, columns = matrix.data[start:end], matrix.indices[start:end]
+            order = np.argsort(-data, kind="stable")[:limit]
+            norm = float(np.linalg.norm(data[order]))
+            found = (
+                {self.terms[columns[i]]: round(float(data[i]) / norm, 5) for i in order}
+                if norm
+                else {}
+            )
+            self._strongest[paper_id] = found
+        return found
+
     def _dense(self, terms: Mapping[str, float]) -> np.ndarray:
-        vector = np.zeros(self.matrix.shape[1])
+        width = self.matrix.shape[1]
+        vector = np.zeros(width)
         columns = np.fromiter(
             (self.vocabulary.get(term, -1) for term in terms), dtype=np.intp, count=len(terms)
         )
-        known = columns >= 0
+        # A shared vocabulary may have grown since this matrix was made.
+        known = (columns >= 0) & (columns < width)
         vector[columns[known]] = np.fromiter(terms.values(), dtype=np.float64)[known]
         return vector
 
@@ -212,10 +285,11 @@ class PaperVectors:
         key = (paper.paper_id, tuple(paper.terms.values()))
         found = self._liked.get(key)
         if found is None:
+            width = self.matrix.shape[1]
             pairs = [
                 (column, weight)
                 for term, weight in paper.terms.items()
-                if (column := self.vocabulary.get(term)) is not None
+                if (column := self.vocabulary.get(term, width)) < width
             ]
             found = (
                 np.array([c for c, _ in pairs], dtype=np.intp),
@@ -244,25 +318,25 @@ class PaperVectors:
         return dense
 
 
-def background_for(
-    reader_id: int,
-    topic_ids: Iterable[int],
-    rated: Iterable[int],
-    corpus: PaperVectors,
-    candidates: Sequence[int],
+def outside_topics(
+    corpus: PaperVectors, candidates: Sequence[int], topic_ids: Iterable[int]
 ) -> list[int]:
-    """Up to BACKGROUND_PER_READER of `candidates` (paper ids of the corpus) that are in none
-    of the reader's topics and that they never rated: the same ones every time the
-    reader's ratings are unchanged, so fitting twice gives the same taste."""
+    """The candidates (paper ids of the corpus) in none of these topics."""
     wanted = set(topic_ids)
     mine = np.array([n for n, t in enumerate(corpus.topic_ids) if t in wanted], dtype=np.intp)
+    if not len(mine) or not candidates:
+        return list(candidates)
     rows = np.array([corpus.row[pid] for pid in candidates], dtype=np.intp)
-    outside: np.ndarray = np.ones(len(rows), dtype=bool)
-    if len(mine) and len(rows):
-        outside = ~np.any(corpus.topic_scores[np.ix_(rows, mine)] > 0, axis=1)
+    inside = np.any(corpus.topic_scores[np.ix_(rows, mine)] > 0, axis=1)
+    return [pid for pid, no in zip(candidates, inside.tolist(), strict=True) if not no]
+
+
+def background_for(reader_id: int, rated: Iterable[int], outside: Sequence[int]) -> list[int]:
+    """Up to BACKGROUND_PER_READER of the papers `outside` the reader's topics that they
+    never rated: the same ones every time the reader's ratings are unchanged, so fitting
+    twice gives the same taste."""
     skip = set(rated)
-    eligible = [pid for pid, ok in zip(candidates, outside.tolist(), strict=True) if ok]
-    eligible = [pid for pid in eligible if pid not in skip]
+    eligible = [pid for pid in outside if pid not in skip]
     if len(eligible) <= BACKGROUND_PER_READER:
         return eligible
     return random.Random(reader_id).sample(eligible, BACKGROUND_PER_READER)
@@ -277,53 +351,46 @@ def learn(ratings: Sequence[Rating], background: Sequence[int], corpus: PaperVec
     likes = sum(r.value > 0 for r in rated)
     dislikes = len(rated) - likes
     liked = tuple(
-        LikedPaper(r.paper_id, r.title, _strongest_of_row(corpus, r.paper_id, LIKED_TERMS))
+        LikedPaper(r.paper_id, r.title, corpus.strongest(r.paper_id, LIKED_TERMS))
         for r in rated
         if r.value > 0
     )[:LIKED_KEPT]
     if not likes or not dislikes:
         return Taste(likes=likes, dislikes=dislikes, liked=liked)
     rows = [corpus.row[r.paper_id] for r in rated] + [corpus.row[pid] for pid in background]
-    x = sparse.hstack(
-        [corpus.matrix[rows], sparse.csr_matrix(TOPIC_SCALE * corpus.topic_scores[rows])]
-    ).tocsr()
-    y = np.array([r.value > 0 for r in rated] + [False] * len(background), dtype=int)
+    y = np.array([r.value > 0 for r in rated] + [False] * len(background), dtype=np.intp)
     weight = np.array([1.0] * len(rated) + [BACKGROUND_WEIGHT] * len(background))
+    # The classes balanced by their weighted counts, as class_weight="balanced" does, folded
+    # into the sample weights: asking scikit-learn to do it cost a millisecond a fit.
+    weight *= (weight.sum() / (2.0 * np.bincount(y, weights=weight, minlength=2)))[y]
     model = LogisticRegression(
         C=FIT_C,
-        class_weight="balanced",
         solver="liblinear",
         dual=True,
         max_iter=1000,
         random_state=0,  # liblinear visits rows in a random order: the same taste every fit
     )
-    model.fit(x, y, sample_weight=weight)
+    model.fit(corpus.features[rows], y, sample_weight=weight)
     coef = model.coef_[0]
-    words = coef[: len(corpus.terms)]
-    strongest = np.argsort(-np.abs(words), kind="stable")[:TASTE_TERMS]
+    width = corpus.matrix.shape[1]  # the terms' columns, then the topics'
+    words = coef[:width]
+    # The strongest terms among those with a weight (the rows' own), ties to the first.
+    used = np.flatnonzero(words)
+    if len(used) > TASTE_TERMS:
+        used = used[np.argpartition(-np.abs(words[used]), TASTE_TERMS)[:TASTE_TERMS]]
+    used = used[np.lexsort((used, -np.abs(words[used])))]
     return Taste(
         bias=float(model.intercept_[0]),
-        terms={corpus.terms[i]: round(float(words[i]), 5) for i in strongest if words[i] != 0},
+        terms={corpus.terms[i]: round(float(words[i]), 5) for i in used.tolist()},
         topics={
             topic_id: round(float(w), 5)
-            for topic_id, w in zip(corpus.topic_ids, coef[len(corpus.terms) :], strict=True)
+            for topic_id, w in zip(corpus.topic_ids, coef[width:], strict=True)
             if w != 0
         },
         likes=likes,
         dislikes=dislikes,
         liked=liked,
     )
-
-
-def _strongest_of_row(corpus: PaperVectors, paper_id: int, limit: int) -> dict[str, float]:
-    """A paper's `limit` heaviest terms, L2-normalised: what "similar to" compares."""
-    row = corpus.matrix[corpus.row[paper_id]]
-    order = np.argsort(-row.data, kind="stable")[:limit]
-    weights = row.data[order]
-    norm = float(np.linalg.norm(weights))
-    if norm == 0:
-        return {}
-    return {corpus.terms[row.indices[i]]: round(float(row.data[i]) / norm, 5) for i in order}
 
 
 def probabilities(logits: np.ndarray) -> np.ndarray:

@@ -30,8 +30,10 @@ from digest.taste.features import (
     PaperVectors,
     Rating,
     Taste,
+    TermRows,
     background_for,
     learn,
+    outside_topics,
 )
 from subscriptions.models import Subscriber
 
@@ -119,19 +121,20 @@ def fit_profiles(subscriber_ids: Sequence[int] | None = None) -> int:
     ids = list(pending.order_by("subscriber_id").values_list("subscriber_id", flat=True))
     if not ids:
         return 0
-    # One set of recent papers, their terms worked out once, is the background of every
-    # reader fitted in this call.
+    # One set of recent papers is the background of every reader fitted in this call, and
+    # each paper's terms are worked out once for all of them.
     background = list(
         Paper.objects.filter(hidden=False)
         .order_by("-featured_on", "-pk")
         .values_list("pk", flat=True)[:BACKGROUND]
     )
+    papers = _Papers()
     for start in range(0, len(ids), FIT_CHUNK):
-        _fit_chunk(ids[start : start + FIT_CHUNK], background)
+        _fit_chunk(ids[start : start + FIT_CHUNK], background, papers)
     return len(ids)
 
 
-def _fit_chunk(subscriber_ids: list[int], background: list[int]) -> None:
+def _fit_chunk(subscriber_ids: list[int], background: list[int], papers: _Papers) -> None:
     profiles = list(ReaderProfile.objects.filter(subscriber_id__in=subscriber_ids))
     # What each fit saw: a rating given while fitting moves changed_at past it, so the
     # profile stays stale and the next fit takes the new rating in.
@@ -148,21 +151,19 @@ def _fit_chunk(subscriber_ids: list[int], background: list[int]) -> None:
         subscriber_id__in=subscriber_ids
     ).values_list("subscriber_id", "topic_id"):
         topic_ids[subscriber_id].append(topic_id)
-    corpus = _corpus({r.paper_id for own in ratings.values() for r in own} | set(background))
+    corpus = papers.vectors({r.paper_id for own in ratings.values() for r in own} | set(background))
+    in_corpus = [pid for pid in background if pid in corpus.row]
+    # Readers share sets of topics: the background outside each set is found once.
+    outside: dict[frozenset[int], list[int]] = {}
     for profile in profiles:
         own = ratings.get(profile.subscriber_id, [])
-        rated = [r.paper_id for r in own]
-        taste = learn(
-            own,
-            background_for(
-                profile.subscriber_id,
-                topic_ids[profile.subscriber_id],
-                rated,
-                corpus,
-                [pid for pid in background if pid in corpus.row],
-            ),
-            corpus,
+        mine = frozenset(topic_ids[profile.subscriber_id])
+        if mine not in outside:
+            outside[mine] = outside_topics(corpus, in_corpus, mine)
+        background_ids = background_for(
+            profile.subscriber_id, [r.paper_id for r in own], outside[mine]
         )
+        taste = learn(own, background_ids, corpus)
         profile.bias = taste.bias
         profile.terms = dict(taste.terms)
         profile.topics = {str(t): w for t, w in taste.topics.items()}
@@ -175,16 +176,31 @@ def _fit_chunk(subscriber_ids: list[int], background: list[int]) -> None:
     )
 
 
-def _corpus(paper_ids: Iterable[int]) -> PaperVectors:
-    """The terms and topic scores of these papers, as the classifiers see them."""
-    ids = sorted(paper_ids)
-    topics: dict[int, dict[int, float]] = defaultdict(dict)
-    for paper_id, topic_id, score in PaperTopic.objects.filter(
-        paper_id__in=ids, topic__active=True
-    ).values_list("paper_id", "topic_id", "score"):
-        topics[paper_id][topic_id] = score
-    papers = Paper.objects.filter(pk__in=ids).order_by("pk").values_list("pk", "title", "abstract")
-    return PaperVectors(papers, topics)
+class _Papers:
+    """The papers one fit_profiles call reads, each loaded and split into terms once: the
+    background and the rated papers recur in chunk after chunk."""
+
+    def __init__(self) -> None:
+        self.rows = TermRows()
+        self.topics: dict[int, dict[int, float]] = {}
+
+    def vectors(self, paper_ids: Iterable[int]) -> PaperVectors:
+        """The terms and topic scores of these papers (those that exist)."""
+        wanted = set(paper_ids)
+        missing = sorted(wanted - self.topics.keys())
+        if missing:
+            for paper_id, title, abstract in Paper.objects.filter(pk__in=missing).values_list(
+                "pk", "title", "abstract"
+            ):
+                self.rows.add(paper_id, title, abstract)
+                self.topics[paper_id] = {}
+            for paper_id, topic_id, score in PaperTopic.objects.filter(
+                paper_id__in=missing, topic__active=True
+            ).values_list("paper_id", "topic_id", "score"):
+                if paper_id in self.topics:
+                    self.topics[paper_id][topic_id] = score
+        ids = sorted(pid for pid in wanted if pid in self.rows)
+        return PaperVectors(ids, self.rows, {pid: self.topics[pid] for pid in ids})
 
 
 # --- sending --------------------------------------------------------------------------------

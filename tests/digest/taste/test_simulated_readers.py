@@ -78,6 +78,7 @@ def run(tmp_path: Path, *, clicks: bool) -> dict[str, float]:
         no_clicks=not clicks,
         onboard=0,
         refit_topics=False,
+        only_labelled=False,
     )
     return readers.replay(args)
 

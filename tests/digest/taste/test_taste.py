@@ -12,7 +12,15 @@ from digest.mailing.selection import (
     Reader,
     select,
 )
-from digest.taste.features import LikedPaper, PaperVectors, Rating, Taste, background_for, learn
+from digest.taste.features import (
+    LikedPaper,
+    PaperVectors,
+    Rating,
+    Taste,
+    background_for,
+    learn,
+    outside_topics,
+)
 from tests.digest.taste.papers import made_up
 
 DAY = date(2026, 11, 26)
@@ -120,13 +128,12 @@ def rated_reader(likes, dislikes) -> tuple[Reader, list[Candidate]]:
     rated += [candidate(200 + n, *text) for n, text in enumerate(dislikes)]
     elsewhere = [candidate(300 + n, *text, topic=OTHER) for n, text in enumerate(ELSEWHERE)]
     ratings = [Rating(c.paper_id, c.title, 1 if c.paper_id < 200 else -1) for c in rated]
-    corpus = PaperVectors(
+    corpus = PaperVectors.of(
         [(c.paper_id, c.title, c.abstract) for c in rated + elsewhere],
         {c.paper_id: c.topics for c in rated + elsewhere},
     )
-    background = background_for(
-        7, [AI], [r.paper_id for r in ratings], corpus, [c.paper_id for c in elsewhere]
-    )
+    outside = outside_topics(corpus, [c.paper_id for c in elsewhere], [AI])
+    background = background_for(7, [r.paper_id for r in ratings], outside)
     return Reader(NAMES, (), 10, learn(ratings, background, corpus)), rated
 
 
@@ -306,7 +313,7 @@ def test_a_reason_never_outgrows_its_column_whatever_the_names():
 
 
 def test_each_paper_is_most_like_the_liked_paper_sharing_its_words_and_never_itself():
-    vectors = PaperVectors(
+    vectors = PaperVectors.of(
         [(n, title, abstract) for n, (title, abstract) in enumerate(REASONING + VISION, 1)]
     )
     terms = vectors.vocabulary
