@@ -181,7 +181,7 @@ class RankingPool:
 
     @property
     def vectors(self) -> PaperVectors:
-        """TF-IDF vectors of the candidates, built the first time a reader has a taste."""
+        """The candidates' terms, as tastes read them: built the first time a reader has one."""
         if self._vectors is None:
             self._vectors = PaperVectors.of(
                 (c.paper_id, c.title, c.abstract) for c in self.by_id.values()
