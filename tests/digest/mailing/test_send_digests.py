@@ -199,7 +199,8 @@ def test_building_one_digest_costs_the_same_queries_with_more_papers_and_topics(
     )
 
     assert large == small
-    # A dozen for the batch (its savepoints here included), one to record the message as
-    # accepted, one to finish the batch's records, and on PostgreSQL two to turn synchronous
-    # commits off and on for those records.
-    assert small <= 20
+    # A dozen for the batch (its savepoints here included, and one asking whether its
+    # readers' tastes changed since their last fit), one to record the message as accepted,
+    # one to finish the batch's records, and on PostgreSQL two to turn synchronous commits
+    # off and on for those records.
+    assert small <= 21
