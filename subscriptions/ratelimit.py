@@ -8,10 +8,15 @@ somebody's inbox with confirmation links).
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from digest.errors import short_error
+
+log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 3600
 
@@ -19,12 +24,19 @@ WINDOW_SECONDS = 3600
 def _over(scope: str, ident: str, limit: int) -> bool:
     # Hashed so that neither addresses nor IPs sit in the cache in clear.
     key = f"ratelimit:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS)
     try:
-        count = cache.incr(key)
-    except ValueError:  # the window expired between add() and incr()
-        cache.set(key, 1, timeout=WINDOW_SECONDS)
-        count = 1
+        cache.add(key, 0, timeout=WINDOW_SECONDS)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window expired between add() and incr()
+            cache.set(key, 1, timeout=WINDOW_SECONDS)
+            count = 1
+    except Exception as exc:
+        # The cache (Redis) is down: nobody is counted meanwhile, rather than nobody able
+        # to sign up. The per-address limit is the one that protects inboxes; it resumes
+        # with the cache.
+        log.warning("rate limits not counted: the cache is unreachable (%s)", short_error(exc))
+        return False
     return count > limit
 
 

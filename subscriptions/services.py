@@ -19,6 +19,7 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
+from digest.errors import short_error
 from digest.mailing.messages import build_message
 from digest.papers.names import NameMatcher, normalize_name
 from subscriptions import tokens
@@ -121,15 +122,16 @@ def send_account_email(kind: str, subscriber_id: int, new_email: str = "") -> No
 
 
 def _send(message: EmailMessage) -> None:
-    """Send now; a failure is logged with its traceback for the operator, not shown.
+    """Send now; a failure is logged in one line for the operator (without the address: a
+    log is read by more people than the email was for), not shown.
 
     The visitor gets the same page either way (telling them would reveal whether the
     address is on the list) and can ask for a new link; a 500 would help nobody.
     """
     try:
         message.send()
-    except Exception:
-        log.exception("could not send %r to %s", message.subject, message.to[0])
+    except Exception as exc:
+        log.warning("could not send %r: %s", message.subject, short_error(exc))
 
 
 def send_confirmation(subscriber: Subscriber) -> None:

@@ -1,9 +1,12 @@
-"""`/healthz`: is this web process able to do its job? For load balancers and `make dev`.
+"""`/healthz`: is this web process able to do its job, and is sending moving? For load
+balancers, monitors and `make dev`.
 
 It checks what every request and every send needs: the database answers a `SELECT 1`, and
 the Celery broker (Redis) answers a PING. Without a broker, tasks run in-process ("eager"),
-which is healthy by design. The body is JSON for people and scripts alike; the status code
-(200 or 503) is what a load balancer reads.
+which is healthy by design. It also says whether sending has stalled: digests that could
+go have waited longer than they should (digest/ops/backlog.py). The body is JSON for people
+and scripts alike; the status code (200 or 503) is what a load balancer reads, and only the
+database and the broker decide it.
 
 The page is public, so it says only "ok" or "failing" per check: what failed, where and
 how long it took go to the log (a driver's error names hosts and ports).
@@ -12,41 +15,25 @@ how long it took go to the log (a driver's error names hosts and ports).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from digest.errors import short_error
+
+Check = dict[str, Any]
 
 logger = logging.getLogger(__name__)
 
 # A load balancer probes every few seconds: a broker that takes longer than this to answer
 # is as good as down, and the probe must not pile up behind it.
 BROKER_TIMEOUT_SECONDS = 2.0
-# Errors go into the log: one short line, never a whole message with a stack or a URL.
-ERROR_MAX_CHARS = 120
-
-_CREDENTIALS_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
-_PASSWORD_PAIR = re.compile(r"(password|passwd|pwd|secret|token)\s*=\s*\S+", re.IGNORECASE)
-
-Check = dict[str, Any]
-
-
-def short_error(exc: BaseException) -> str:
-    """One line naming what went wrong, with anything that looks like a credential removed.
-
-    Driver messages can quote connection strings; logs are read by many, so credentials in
-    URLs and `password=...` pairs are masked before anything is written.
-    """
-    first_line = (str(exc).strip().splitlines() or [""])[0]
-    first_line = _CREDENTIALS_IN_URL.sub(r"\g<scheme>***@", first_line)
-    first_line = _PASSWORD_PAIR.sub(r"\1=***", first_line)
-    text = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
-    return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
 
 
 def _elapsed_ms(started: float) -> float:
@@ -90,8 +77,48 @@ def check_broker() -> Check:
     return {"ok": True, "mode": "redis", "ms": _elapsed_ms(started)}
 
 
+# How long a process reuses its look at the backlog: a load balancer probes every few
+# seconds, and the backlog's two counts need not run that often.
+SENDING_CHECK_SECONDS = 10.0
+_sending: tuple[float, Check] | None = None
+
+
+def check_sending() -> Check:
+    """Digests that could go are going: none has waited past the stall threshold
+    (digest/ops/backlog.py)."""
+    global _sending
+    if _sending is not None and time.monotonic() - _sending[0] < SENDING_CHECK_SECONDS:
+        return _sending[1]
+    from digest.ops.backlog import load_backlog
+
+    started = time.perf_counter()
+    try:
+        backlog = load_backlog(timezone.now())
+    except Exception as exc:  # the database check says why
+        return {"ok": False, "ms": _elapsed_ms(started), "error": short_error(exc)}
+    wait = backlog.oldest_wait.total_seconds() if backlog.oldest_wait is not None else 0.0
+    check: Check = {
+        "ok": not backlog.stalled,
+        "ms": _elapsed_ms(started),
+        "waiting": backlog.waiting,
+        "oldest_wait_s": round(wait),
+    }
+    _sending = (time.monotonic(), check)
+    return check
+
+
 def run_checks() -> dict[str, Check]:
-    return {"database": check_database(), "broker": check_broker()}
+    database = check_database()
+    checks = {"database": database, "broker": check_broker()}
+    if database["ok"]:
+        checks["sending"] = check_sending()
+    return checks
+
+
+# What this web process needs to serve: a load balancer reads the status code, which only
+# these decide. Sending that stalled is for a monitor to read in the body, not a reason to
+# take the site out of rotation.
+SERVING = ("database", "broker")
 
 
 def public_view(checks: dict[str, Check]) -> dict[str, object]:
@@ -111,7 +138,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if body["status"] != "ok":
         failing = {name: check for name, check in checks.items() if not check["ok"]}
         logger.warning("healthz failing: %s", failing)
-    response = JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+    serving = all(checks[name]["ok"] for name in SERVING)
+    response = JsonResponse(body, status=200 if serving else 503)
     if request.method == "HEAD":
         # The status code is the answer; gunicorn drops a HEAD body anyway, with a warning
         # on every probe.

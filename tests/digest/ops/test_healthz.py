@@ -1,10 +1,12 @@
-"""/healthz tells a load balancer whether this process can serve: database and broker."""
+"""/healthz tells a load balancer whether this process can serve (database and broker), and
+a monitor whether sending is moving."""
 
 from __future__ import annotations
 
 import pytest
 from django.db.utils import OperationalError
 
+from digest import errors
 from digest.ops import health
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +23,10 @@ def test_it_answers_ok_with_the_database_and_in_process_tasks(client, settings):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "broker": "ok", "sending": "ok"},
+    }
 
 
 def test_the_trailing_slash_answers_the_same(client):
@@ -53,7 +58,7 @@ def test_a_broker_that_is_down_makes_it_503_saying_only_failing(client, settings
     assert response.status_code == 503
     assert response.json() == {
         "status": "failing",
-        "checks": {"database": "ok", "broker": "failing"},
+        "checks": {"database": "ok", "broker": "failing", "sending": "ok"},
     }
     text = response.content.decode()
     assert "127.0.0.1" not in text and "hunter2" not in text and "Connection" not in text
@@ -92,13 +97,13 @@ def test_a_database_that_is_down_makes_it_503_saying_only_failing(client, monkey
 def test_short_errors_keep_one_line_and_hide_credentials():
     error = RuntimeError("rediss://user:pa55@cache:6380/0 refused\nsecond line\n" + "x" * 500)
 
-    text = health.short_error(error)
+    text = errors.short_error(error)
 
     assert text.startswith("RuntimeError: rediss://***@cache:6380/0 refused")
     assert "pa55" not in text
     assert "second line" not in text
-    assert len(text) <= health.ERROR_MAX_CHARS
+    assert len(text) <= errors.ERROR_MAX_CHARS
 
 
 def test_an_error_without_a_message_shows_its_kind():
-    assert health.short_error(TimeoutError()) == "TimeoutError"
+    assert errors.short_error(TimeoutError()) == "TimeoutError"
