@@ -177,6 +177,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# When Redis goes away a worker reconnects (broker_connection_retry, 100 tries) and puts its
+# unacknowledged tasks back in the queue. The batches it is running finish meanwhile: their
+# claims are in PostgreSQL, not in Redis, so a second run of the same task is harmless.
+# (Celery 6 will cancel them instead; this keeps today's behaviour, and its warning quiet.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# ...and it keeps trying for as long as Redis is away (Celery's default gives up after 100
+# tries, a quarter of an hour, and the worker exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # CELERY_BROKER_TRANSPORT_OPTIONS (Redis's visibility timeout) is set with the send lease
 # below: a task whose worker died comes back from Redis after it.
 
@@ -252,6 +260,12 @@ SEND_LEASE_SECONDS = env_float("SEND_LEASE_SECONDS", 120.0, minimum=1)
 # A queued delivery whose task has not run this long after being enqueued is enqueued again
 # (a lost task); the claim makes a duplicate task harmless.
 SEND_REENQUEUE_SECONDS = env_float("SEND_REENQUEUE_SECONDS", 600.0, minimum=1)
+# Sending counts as stalled (/healthz, the dashboard, /metrics) when a delivery that could go
+# has waited this long, plus the time the whole backlog takes at SEND_RATE_PER_SECOND.
+SEND_STALL_SECONDS = env_float("SEND_STALL_SECONDS", 600.0, minimum=1)
+# /metrics (Prometheus) answers staff signed in to the admin, and, when this is set, a
+# request with the header "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 # Redis hands an unacknowledged task (its worker died) to another worker after this long:
 # two leases, so the task finds its claims expired and sends them itself; never hours later
 # when the recovery already sent them and a stale task would only compete.

@@ -9,14 +9,16 @@ that needs work queued returns it or takes a callable (`dispatch.plan_and_enqueu
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import partial
 
 from anymail.signals import AnymailTrackingEvent
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
+from digest.errors import short_error
 from digest.mailing import dispatch
 from digest.models import Paper
 from digest.papers import topics
@@ -32,16 +34,17 @@ log = logging.getLogger(__name__)
 def ingest_feeds() -> None:
     """Hourly (django-celery-beat): today's HF Daily Papers and the arXiv RSS feeds."""
     jobs = [
-        lambda: service.ingest_hf_day(timezone.localdate()),
-        lambda: [service.ingest_arxiv()],
+        ("hf-api", lambda: service.ingest_hf_day(timezone.localdate())),
+        ("arxiv-rss", lambda: [service.ingest_arxiv()]),
     ]
-    for job in jobs:
+    for source, job in jobs:
         # One feed being down must not keep the other from being read.
         try:
             for report in job():
                 log.info("ingest %s %s: %s", report.source, report.label, report.counts)
         except FeedError as exc:
             log.warning("ingest failed: %s", exc)
+            service.record_failure(source, "", exc)
 
 
 @shared_task(ignore_result=True)
@@ -53,12 +56,46 @@ def plan_digests() -> None:
 @shared_task(ignore_result=True)
 def recover_sends() -> None:
     """Every minute (django-celery-beat): claims of dead senders go back in line and get a
-    send task, so a crash delays digests by about a lease, not until the next plan."""
-    dispatch.recover(timezone.now(), enqueue_send)
+    send task, so a crash delays digests by about a lease, not until the next plan; after
+    a Redis restart every queued digest gets a task at once."""
+    dispatch.recover(timezone.now(), enqueue_send, tasks_lost=broker_lost_its_tasks())
+
+
+# recover_sends leaves this key in Redis: when it is gone, Redis lost everything it held
+# (a restart without persistence, a failover, a flush), the send tasks with it.
+TASKS_MARKER = "digest:send-tasks-kept"
+
+
+def broker_lost_its_tasks() -> bool:
+    """Whether the broker lost its queued tasks since recover_sends last looked (also true
+    the first time it looks: queuing every waiting delivery again is harmless, their claims
+    see to that). Sets the marker again."""
+    url = settings.CELERY_BROKER_URL
+    if settings.CELERY_TASK_ALWAYS_EAGER or not url.startswith(("redis://", "rediss://")):
+        return False
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        # SET NX: true only when the key was missing, in one step.
+        return bool(client.set(TASKS_MARKER, "1", nx=True))
+    except redis.RedisError:
+        return False  # unreachable: nothing can be queued now anyway
+    finally:
+        client.close()
 
 
 def enqueue_send(delivery_ids: list[int]) -> None:
-    send_batch.apply_async(args=(delivery_ids,), **dispatch.task_limits(len(delivery_ids)))
+    try:
+        send_batch.apply_async(args=(delivery_ids,), **dispatch.task_limits(len(delivery_ids)))
+    except Exception as exc:
+        # The broker is down: the next recover_sends queues them, once it is back.
+        log.warning(
+            "could not queue a send task for %d deliveries (%s); recover_sends will",
+            len(delivery_ids),
+            short_error(exc),
+        )
+        dispatch.mark_not_enqueued(delivery_ids)
 
 
 def max_retry_countdown() -> float:
@@ -71,18 +108,60 @@ def max_retry_countdown() -> float:
 @shared_task(
     bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None
 )
-def send_batch(self, delivery_ids: list[int]) -> None:
-    """Send these deliveries; retry the transient failures after their backoff."""
-    outcome = dispatch.send_deliveries(delivery_ids)
-    if not outcome.retry or self.request.is_eager or outcome.retry_at is None:
+def send_batch(
+    self, delivery_ids: list[int], reclaim: str | None = None, interrupted: int = 0
+) -> None:
+    """Send these deliveries; retry the transient failures after their backoff, and the
+    whole batch a few seconds after the database failed under it (taking back its own
+    claims: `reclaim` is their lease)."""
+    try:
+        outcome = dispatch.send_deliveries(
+            delivery_ids, reclaim=datetime.fromisoformat(reclaim) if reclaim else None
+        )
+    except (dispatch.BatchInterrupted, DatabaseError) as exc:
+        if self.request.is_eager:
+            raise
+        if isinstance(exc, dispatch.BatchInterrupted):
+            reclaim = exc.claimed_until.isoformat()
+        else:
+            log.warning("send_batch: the database is unreachable (%s)", short_error(exc))
+        # Broken connections go; the retry's first query opens a new one.
+        connections.close_all()
+        raise self.retry(
+            args=[delivery_ids],
+            kwargs={"reclaim": reclaim, "interrupted": interrupted + 1},
+            countdown=dispatch.database_retry_seconds(interrupted),
+            **dispatch.task_limits(len(delivery_ids)),
+        ) from None
+    if self.request.is_eager:
         return
-    countdown = max(0.0, (outcome.retry_at - timezone.now()).total_seconds())
-    if countdown > max_retry_countdown():
+    if outcome.held and outcome.held_until is not None:
+        # Given back untried while the provider paused: a task of their own for when the
+        # pause ends, not the refused ones' longer backoff.
+        countdown = _countdown(outcome.held_until)
+        if countdown is not None:
+            dispatch.mark_enqueued(outcome.held)
+            send_batch.apply_async(
+                args=(outcome.held,),
+                countdown=countdown,
+                **dispatch.task_limits(len(outcome.held)),
+            )
+    if not outcome.retry or outcome.retry_at is None:
+        return
+    countdown = _countdown(outcome.retry_at)
+    if countdown is None:
         return  # recover_sends queues them again once their backoff is over
     dispatch.mark_enqueued(outcome.retry)
     raise self.retry(
         args=[outcome.retry], countdown=countdown, **dispatch.task_limits(len(outcome.retry))
     )
+
+
+def _countdown(moment: datetime) -> float | None:
+    """Seconds until `moment`, or None when that is further out than a task may wait in
+    Redis (recover_sends queues those once they are due)."""
+    countdown = max(0.0, (moment - timezone.now()).total_seconds())
+    return None if countdown > max_retry_countdown() else countdown
 
 
 @shared_task(ignore_result=True)
@@ -134,9 +213,14 @@ def queue_account_email(kind: str, subscriber_id: int, new_email: str = "") -> N
     def enqueue() -> None:
         try:
             send_account_email.delay(kind, subscriber_id, new_email)
-        except Exception:
+        except Exception as exc:
             # The visitor sees the usual page either way and can ask again.
-            log.exception("could not queue the %s email for subscriber %s", kind, subscriber_id)
+            log.warning(
+                "could not queue the %s email for subscriber %s: %s",
+                kind,
+                subscriber_id,
+                short_error(exc),
+            )
 
     transaction.on_commit(enqueue)
 

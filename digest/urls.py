@@ -7,7 +7,7 @@ from django.urls import include, path, re_path
 from digest import tasks
 from digest.mailing import feeds as reader_feeds
 from digest.mailing import views as digest_views
-from digest.ops import dashboard, health
+from digest.ops import dashboard, health, metrics
 from digest.papers import feeds, views
 from digest.taste import views as feedback
 from subscriptions import webhooks
@@ -27,9 +27,13 @@ digest_patterns = [
 # task that applies it. Connected here, with the views that send it (dispatch_uid: once).
 tracking.connect(tasks.receive_tracking_event, dispatch_uid="subscriptions.tracking")
 
+# Never a traceback: a database that is away answers 503 with a short page (digest/web/errors).
+handler500 = "digest.web.errors.server_error"
+
 urlpatterns = [
     # Probes ask for /healthz; /healthz/ answers too (APPEND_SLASH only ever adds a slash).
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/dashboard/", dashboard.dashboard_view, name="admin_dashboard"),
     path("admin/", admin.site.urls),
     # anymail's webhook views, each answering 400 or 404 with one log line where it raised.

@@ -36,6 +36,22 @@ def _fresh_paper_pools():
 
 
 @pytest.fixture(autouse=True)
+def _no_send_pause():
+    """A process remembers the provider's pause (and the failures in a row behind it) for
+    the next batch; each test starts without."""
+    from digest.mailing import dispatch, throttle
+    from digest.ops import health
+
+    throttle.reset()
+    dispatch.provider_answered()
+    health._sending = None  # and its last look at the backlog
+    yield
+    throttle.reset()
+    dispatch.provider_answered()
+    health._sending = None
+
+
+@pytest.fixture(autouse=True)
 def _commit_at_the_end_of_each_request(monkeypatch):
     """A request commits when it ends, and what it queued with on_commit (account emails,
     profile fits) runs then. A test runs in one transaction that never commits: run each

@@ -80,15 +80,21 @@ class OutboxBackend(BaseEmailBackend):
 
 
 class SMTPBackend(DjangoSMTPBackend):
-    """Django's SMTP backend, with the message's bytes from `message_bytes`."""
+    """Django's SMTP backend, with the message's bytes from `message_bytes`, and a new
+    connection for the next message when the server closed the last one (a 421, a dropped
+    line): Django's would fail every message after it in the batch."""
 
     def _send(self, email_message: EmailMessage) -> bool:
-        # Django's _send, but for how the bytes are made.
+        # Django's _send, but for how the bytes are made, and for reconnecting.
         if not email_message.recipients():
             return False
         encoding = email_message.encoding or settings.DEFAULT_CHARSET
         from_email = sanitize_address(email_message.from_email, encoding)
         recipients = [sanitize_address(addr, encoding) for addr in email_message.recipients()]
+        if self.connection is not None and getattr(self.connection, "sock", None) is None:
+            # smtplib drops its socket when the server closes: open a new connection.
+            self.connection = None
+            self.open()
         if self.connection is None:  # send_messages opens it first, or returns
             return False
         try:

@@ -22,9 +22,23 @@ On PostgreSQL the per-message update commits with synchronous_commit off (one SE
 batch): a worker crash cannot lose a committed update, a database server crash can lose
 the last fraction of a second of them, which would be sent again.
 
-Transient failures (the provider's 5xx or 429, timeouts, dropped connections) go back to
-the queue with exponential backoff and jitter, up to SEND_MAX_ATTEMPTS; permanent ones (an
-invalid or refused address) fail the delivery and mark the subscriber bounced.
+Failures, by who is failing (`classify`):
+
+- **The provider as a whole** (a refused or dropped connection, a timeout, an SMTP 4xx to
+  the sender or the message, a 421, an API's 429 or 5xx; or three recipients in a row
+  refused for now): every worker pauses (`throttle.pause`: the provider's Retry-After, else
+  5 s doubling while it lasts, up to 5 minutes), the delivery that met it goes back in
+  line with a backoff and one more attempt, and the batch gives its other deliveries back
+  until the pause ends, counting no attempt for them: an outage never fails a digest that
+  was not tried, and the worker logs one line per batch.
+- **This recipient, for now** (an SMTP 4xx to its RCPT, anything unknown): back in line
+  with exponential backoff and jitter, up to SEND_MAX_ATTEMPTS, never marked failed while
+  attempts remain and never suppressed.
+- **For good** (an SMTP 5xx, an invalid or refused address): the delivery fails, and a
+  refused address marks its subscriber bounced, never emailed again; only that address.
+- **The database** (a restart, a lost connection): the batch stops and its task comes back
+  a few seconds later to take back its own claims (`BatchInterrupted`, the claim's lease
+  as the proof), instead of waiting out the lease.
 """
 
 from __future__ import annotations
@@ -33,6 +47,7 @@ import gc
 import logging
 import random
 import smtplib
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,13 +60,21 @@ from typing import TypedDict
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
 from django.utils import timezone
 
 from digest.bulk import bulk_update_rows, insert_rows
+from digest.errors import short_error
 from digest.mailing import throttle
 from digest.mailing.messages import delivery_period, digest_message
 from digest.mailing.pool import Item, items_from_papers, pool_for
@@ -67,8 +90,26 @@ log = logging.getLogger(__name__)
 _PAPER_ROW = ("delivery", "paper", "subscriber", "position", "reason")
 # What _finish_sent writes for the batch's recorded deliveries.
 _SENT_FIELDS = [*Delivery.SENT_STATE, "message_id", "attempts", "updated_at"]
-TRANSIENT = "transient"
-PERMANENT = "permanent"
+TRANSIENT = "transient"  # this message, for now
+PERMANENT = "permanent"  # this message, for good
+PROVIDER = "provider"  # the provider as a whole, for now
+# The provider's pause when it gives no Retry-After: doubling from the first while failures
+# follow one another, up to the last.
+PAUSE_SECONDS = (5.0, 300.0)
+# Recipients refused for now, one after another, that mean the provider refuses everyone.
+REFUSED_IN_A_ROW = 3
+# A batch stopped by the database comes back after this, doubling up to the last.
+DATABASE_RETRY_SECONDS = (5.0, 60.0)
+
+
+class BatchInterrupted(Exception):
+    """The database failed in the middle of a batch. Its task tries again, taking back
+    the claims it holds: those whose lease ends at `claimed_until`."""
+
+    def __init__(self, claimed_until: datetime, error: BaseException):
+        super().__init__(str(error))
+        self.claimed_until = claimed_until
+        self.error = error
 
 
 @dataclass
@@ -76,12 +117,14 @@ class Outcome:
     sent: int = 0
     skipped: int = 0
     failed: int = 0
-    retry: list[int] = field(default_factory=list)
-    retry_at: datetime | None = None
+    retry: list[int] = field(default_factory=list)  # tried and refused for now
+    retry_at: datetime | None = None  # when the last of those may go again
+    held: list[int] = field(default_factory=list)  # given back untried, until the pause ends
+    held_until: datetime | None = None
 
     @property
     def retried(self) -> int:
-        return len(self.retry)
+        return len(self.retry) + len(self.held)
 
 
 def lease_for(count: int) -> timedelta:
@@ -91,20 +134,54 @@ def lease_for(count: int) -> timedelta:
 
 
 def classify(exc: BaseException) -> str:
-    """Whether trying again later can help."""
+    """Whether trying again later can help, and whether the trouble is this message's or
+    the provider's as a whole."""
     if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
         return PERMANENT
     if isinstance(exc, AnymailAPIError):
         status = exc.status_code
-        return TRANSIENT if status is None or status == 429 or status >= 500 else PERMANENT
+        return PROVIDER if status is None or status == 429 or status >= 500 else PERMANENT
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return PERMANENT if codes and all(500 <= code < 600 for code in codes) else TRANSIENT
     if isinstance(exc, smtplib.SMTPResponseException):
-        return PERMANENT if 500 <= exc.smtp_code < 600 else TRANSIENT
-    # Disconnects, timeouts, refused connections, anything unknown: try again later, up to
-    # the attempt limit, rather than drop a digest for good on a hiccup.
+        # Refused at the sender or the message, not at a recipient: the provider's doing.
+        return PERMANENT if 500 <= exc.smtp_code < 600 else PROVIDER
+    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | socket.timeout):
+        return PROVIDER
+    if isinstance(exc, OSError):  # no route, DNS, TLS: the provider cannot be reached
+        return PROVIDER
+    # Anything unknown: try again later, up to the attempt limit, rather than drop a digest
+    # for good on a hiccup.
     return TRANSIENT
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The seconds the provider asked us to wait (an API's Retry-After), if it said."""
+    response = getattr(exc, "response", None)
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return max(1.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: rare from ESPs; our own pause applies
+
+
+_provider_failures = 0  # in a row, in this process: the pause doubles with each
+
+
+def provider_failed(exc: BaseException) -> datetime:
+    """Pause every worker's sending after a failure of the provider as a whole; returns
+    when the pause ends."""
+    global _provider_failures
+    _provider_failures += 1
+    first, longest = PAUSE_SECONDS
+    seconds = retry_after(exc) or min(longest, first * 2 ** (_provider_failures - 1))
+    return throttle.pause(seconds, short_error(exc))
+
+
+def provider_answered() -> None:
+    global _provider_failures
+    _provider_failures = 0
 
 
 def backoff(attempt: int) -> timedelta:
@@ -124,39 +201,68 @@ def claimable(now: datetime) -> Q:
     return queued | died
 
 
-def claim_many(delivery_ids: Sequence[int], now: datetime, lease: timedelta) -> list[int]:
+def claim_many(
+    delivery_ids: Sequence[int],
+    now: datetime,
+    lease: timedelta,
+    *,
+    reclaim: datetime | None = None,
+) -> list[int]:
     """-> sending, once per delivery: whoever wins this update sends it. A task that comes
     back from the broker after its worker died takes its expired claims back this way, and
     finishes those its worker had recorded as accepted. Three queries per batch; rows
-    another worker holds are skipped."""
+    another worker holds are skipped.
+
+    `reclaim`: the end of the lease this batch claimed its rows with before the database
+    interrupted it. Only their holder knows it, so those rows are taken back at once."""
+    mine = Q(status=Delivery.Status.SENDING, lease_until=reclaim) if reclaim else Q(pk__in=[])
     with transaction.atomic():
-        Delivery.objects.filter(pk__in=delivery_ids, lease_until__lt=now).finish_recorded(now)
+        Delivery.objects.filter(Q(lease_until__lt=now) | mine, pk__in=delivery_ids).finish_recorded(
+            now
+        )
+        takeable = claimable(now) | (mine & Q(sent_at__isnull=True))
         ready = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(claimable(now), pk__in=delivery_ids)
+            .filter(takeable, pk__in=delivery_ids)
             .values_list("pk", flat=True)
         )
-        Delivery.objects.filter(claimable(now), pk__in=ready).update(
+        Delivery.objects.filter(takeable, pk__in=ready).update(
             status=Delivery.Status.SENDING, lease_until=now + lease, updated_at=now
         )
     return ready
 
 
-def send_deliveries(delivery_ids: Sequence[int], now: datetime | None = None) -> Outcome:
+def send_deliveries(
+    delivery_ids: Sequence[int], now: datetime | None = None, *, reclaim: datetime | None = None
+) -> Outcome:
     """Claim, choose, build and send these deliveries over one provider connection.
 
     About a dozen queries per batch, whatever its size: claims, deliveries with their
     subscribers (whom they follow included), their topics and tastes, what they were sent
     before, the papers (reused across batches), the chosen papers, and the results written
     in bulk.
+
+    `reclaim`: the lease of this batch's own claims, when the database interrupted it: those
+    are taken back at once rather than when their lease ends. Raises BatchInterrupted when
+    the database fails once the claims are made.
     """
     started = time.monotonic()
     now = now or timezone.now()
     outcome = Outcome()
-    claimed = claim_many(delivery_ids, now, lease_for(len(delivery_ids)))
+    lease = lease_for(len(delivery_ids))
+    claimed = claim_many(delivery_ids, now, lease, reclaim=reclaim)
     if claimed:
-        with _older_objects_frozen():
-            _Batch(claimed, now, outcome).run()
+        try:
+            with _older_objects_frozen():
+                _Batch(claimed, now, outcome).run()
+        except DatabaseError as exc:
+            log.warning(
+                "send_batch interrupted: the database failed (%s); its %d claims are taken "
+                "back when it answers",
+                short_error(exc),
+                len(claimed),
+            )
+            raise BatchInterrupted(now + lease, exc) from exc
     log.info(
         "send_batch size=%d claimed=%d sent=%d skipped=%d failed=%d retried=%d duration_ms=%d",
         len(delivery_ids),
@@ -232,6 +338,8 @@ class _Batch:
         self.now = now
         self.outcome = outcome
         self.sent: list[Delivery] = []  # recorded as accepted, not yet finished
+        self.failed: set[int] = set()  # tried and refused: back in line, or failed
+        self.refused_in_a_row = 0  # recipients refused for now since the last acceptance
         self.deliveries = list(
             Delivery.objects.filter(pk__in=claimed)
             .select_related("subscriber")
@@ -247,10 +355,13 @@ class _Batch:
         try:
             connection.open()
         except Exception as exc:
-            # The provider cannot be reached at all: every claim goes back with a backoff.
-            for delivery, _, _ in ready:
-                _failed(delivery, exc, self.outcome, self.now)
+            if classify(exc) != PROVIDER:
+                raise
+            # The provider cannot be reached at all: every claim goes back until it can,
+            # none of them tried.
+            self._give_back([d for d, _, _ in ready], provider_failed(exc), short_error(exc))
             return
+        tried = 0  # deliveries of `ready` handed over or refused
         try:
             try:
                 with _recorder() as record:
@@ -261,6 +372,13 @@ class _Batch:
                         ]
                         for delivery, message in built:
                             self._send(delivery, message, connection, record)
+                            tried += 1
+            except throttle.Held as held:
+                # Sending cannot go on for now: the deliveries not tried yet go back.
+                self._finish_sent()
+                rest = [d for d, _, _ in ready[tried:] if d.pk not in self.failed]
+                self._give_back(rest, held.until, held.reason)
+                return
             except Exception:
                 # What was accepted is recorded; write the rest of it before giving up.
                 # (A killed worker cannot: recovery finishes its recorded deliveries.)
@@ -272,6 +390,30 @@ class _Batch:
                 connection.close()
             except Exception:
                 log.warning("closing the email connection failed", exc_info=True)
+
+    def _give_back(self, deliveries: list[Delivery], until: datetime, reason: str) -> None:
+        """Claimed, not tried: back in line until `until` (a wall-clock moment), with no
+        attempt counted, and one line in the log for all of them."""
+        # On the batch's clock, the one its claims compare next_attempt_at with.
+        until = self.now + max(timedelta(0), until - timezone.now())
+        ids = [d.pk for d in deliveries]
+        Delivery.objects.filter(
+            pk__in=ids, status=Delivery.Status.SENDING, sent_at__isnull=True
+        ).update(
+            status=Delivery.Status.QUEUED,
+            lease_until=None,
+            next_attempt_at=until,
+            enqueued_at=None,
+            updated_at=timezone.now(),
+        )
+        self.outcome.held.extend(ids)
+        self.outcome.held_until = max(self.outcome.held_until or until, until)
+        log.warning(
+            "send_batch held: %s; %d deliveries back in line until %s",
+            reason,
+            len(ids),
+            until.isoformat(timespec="seconds"),
+        )
 
     def _choose(self) -> list[tuple[Delivery, Reader, list[Item]]]:
         """Pick every delivery's papers and store them; skip those with nothing to send."""
@@ -410,8 +552,17 @@ class _Batch:
         try:
             message.send()
         except Exception as exc:  # recorded on the row and retried or failed, never swallowed
+            kind = classify(exc)
+            self.refused_in_a_row = self.refused_in_a_row + 1 if kind == TRANSIENT else 0
+            self.failed.add(delivery.pk)
             _failed(delivery, exc, self.outcome, self.now)
+            if kind == PROVIDER or self.refused_in_a_row >= REFUSED_IN_A_ROW:
+                # The provider refuses everyone for now: every worker waits, and this batch
+                # gives back what it has not tried.
+                raise throttle.Held(provider_failed(exc), short_error(exc)) from None
             return
+        self.refused_in_a_row = 0
+        provider_answered()
         # Recorded before the next message is handed over: a crash from here on re-sends
         # nothing, and one before it re-sends only this message.
         if record(delivery.pk, str(message.subject)):
@@ -516,7 +667,7 @@ def _failed(delivery: Delivery, exc: BaseException, outcome: Outcome, now: datet
     kind = classify(exc)
     attempts = delivery.attempts + 1
     error = f"{kind}: {type(exc).__name__}: {exc}"[:2000]
-    if kind == TRANSIENT and attempts < settings.SEND_MAX_ATTEMPTS:
+    if kind in (TRANSIENT, PROVIDER) and attempts < settings.SEND_MAX_ATTEMPTS:
         # On the batch's clock, the one its claims compare next_attempt_at with.
         retry_at = now + backoff(attempts)
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
@@ -525,6 +676,9 @@ def _failed(delivery: Delivery, exc: BaseException, outcome: Outcome, now: datet
             last_error=error,
             next_attempt_at=retry_at,
             lease_until=None,
+            # No task is known to carry it: recover_sends queues one once its wait is over,
+            # unless this batch's task retries it itself first (mark_enqueued).
+            enqueued_at=None,
             updated_at=timezone.now(),
         )
         outcome.retry.append(delivery.pk)
@@ -560,13 +714,15 @@ def _finish(delivery: Delivery, status: str, **fields: object) -> None:
 
 
 # --- queueing send tasks --------------------------------------------------------------------
-def needing_a_task(now: datetime) -> list[int]:
+def needing_a_task(now: datetime, *, tasks_lost: bool = False) -> list[int]:
     """Queued deliveries with no live send task: never enqueued, or enqueued so long ago
-    that the task must be lost, and not waiting out a backoff."""
+    that the task must be lost (any, when the broker is known to have lost its tasks), and
+    not waiting out a backoff."""
     stale = now - timedelta(seconds=settings.SEND_REENQUEUE_SECONDS)
+    untasked = Q() if tasks_lost else Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale)
     return list(
         Delivery.objects.filter(status=Delivery.Status.QUEUED)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        .filter(untasked)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -604,22 +760,28 @@ def plan_and_enqueue(now: datetime, enqueue: Callable[[list[int]], None]) -> tup
     return len(plan.created), queued
 
 
-def recover(now: datetime, enqueue: Callable[[list[int]], None]) -> tuple[int, int]:
+def recover(
+    now: datetime, enqueue: Callable[[list[int]], None], *, tasks_lost: bool = False
+) -> tuple[int, int]:
     """The minute job: claims of senders that died go back in line, and every delivery
-    waiting without a live send task gets one. Two indexed queries when all is well, so it
-    can run far more often than planning. Returns (requeued, queued)."""
+    waiting without a live send task gets one: every queued one when the broker lost its
+    tasks (a Redis restart), without waiting SEND_REENQUEUE_SECONDS to be sure. Two
+    indexed queries when all is well, so it can run far more often than planning. Returns
+    (requeued, queued)."""
     from digest.mailing import planning
 
     with transaction.atomic():
         requeued = planning.requeue_expired(now)
-        queued = _enqueue_needed(now, enqueue)
+        queued = _enqueue_needed(now, enqueue, tasks_lost=tasks_lost)
     if requeued or queued:
         log.info("recover_sends requeued=%d queued=%d", requeued, queued)
     return requeued, queued
 
 
-def _enqueue_needed(now: datetime, enqueue: Callable[[list[int]], None]) -> int:
-    ids = needing_a_task(now)
+def _enqueue_needed(
+    now: datetime, enqueue: Callable[[list[int]], None], *, tasks_lost: bool = False
+) -> int:
+    ids = needing_a_task(now, tasks_lost=tasks_lost)
     Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
     for chunk in batches(ids):
         transaction.on_commit(partial(enqueue, chunk))
@@ -628,3 +790,14 @@ def _enqueue_needed(now: datetime, enqueue: Callable[[list[int]], None]) -> int:
 
 def mark_enqueued(ids: Sequence[int], now: datetime | None = None) -> None:
     Delivery.objects.filter(pk__in=ids).update(enqueued_at=now or timezone.now())
+
+
+def mark_not_enqueued(ids: Sequence[int]) -> None:
+    """Their task could not be queued (the broker is down): the next recovery queues one."""
+    Delivery.objects.filter(pk__in=ids, status=Delivery.Status.QUEUED).update(enqueued_at=None)
+
+
+def database_retry_seconds(interruptions: int) -> float:
+    """How long a batch the database interrupted waits before it tries again."""
+    first, longest = DATABASE_RETRY_SECONDS
+    return min(longest, first * 2**interruptions)

@@ -53,45 +53,120 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+class RedisServer:
+    """A redis-server on a port of its own, as caches run it (no persistence): restarting
+    it loses everything it held, queued tasks included."""
+
+    def __init__(self) -> None:
+        server = shutil.which("redis-server")
+        if server is None:
+            _missing("redis-server (apt-get install redis-server)")
+        self.binary = server
+        self.port = _free_port()
+        self.workdir = tempfile.mkdtemp(prefix="redis-test-")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        import redis
+
+        client = redis.Redis(port=self.port, socket_timeout=1)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_until(answers, 20, "redis-server to answer PING")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    server = shutil.which("redis-server")
-    if server is None:
-        _missing("redis-server (apt-get install redis-server)")
-    port = _free_port()
-    workdir = tempfile.mkdtemp(prefix="redis-test-")
-    process = subprocess.Popen(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    import redis
+    server = RedisServer()
+    server.start()
+    yield server.url
+    server.remove()
 
-    client = redis.Redis(port=port, socket_timeout=1)
 
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis of this test's own, to restart."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.remove()
 
-    wait_until(answers, 20, "redis-server to answer PING")
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
-    shutil.rmtree(workdir, ignore_errors=True)
+
+class PostgresServer:
+    """The throwaway PostgreSQL server the suite runs on (scripts/postgres.sh), restarted
+    as an operator would: `pg_ctl restart -m fast` drops every connection."""
+
+    def __init__(self, directory: str) -> None:
+        self.data = Path(directory) / "data"
+        found = shutil.which("pg_ctl") or next(
+            iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)), None
+        )
+        if found is None:
+            _missing("pg_ctl (apt-get install postgresql)")
+        self.pg_ctl = str(found)
+
+    def restart(self) -> None:
+        log = self.data.parent / "server.log"
+        command = [
+            *[self.pg_ctl, "-D", str(self.data), "-l", str(log)],
+            *["-m", "fast", "-w", "-t", "60", "restart"],
+        ]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        # The server outlives pg_ctl: its output goes to the log, not to pipes we wait on.
+        subprocess.run(
+            command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=90
+        )
+        # This process's own connection went with the old server.
+        connection.close()
+
+
+@pytest.fixture
+def postgres_server() -> Iterator[PostgresServer]:
+    directory = os.environ.get("PG_THROWAWAY_DIR")
+    if not directory or connection.vendor != "postgresql":
+        _missing("the throwaway PostgreSQL server of scripts/postgres.sh (PG_THROWAWAY_DIR)")
+    yield PostgresServer(directory)
+    connection.close()
 
 
 def database_url_for_workers() -> str:
@@ -179,13 +254,42 @@ class SMTPInbox:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.messages: list = []
+        self.times: list[float] = []  # time.monotonic() of each accepted message
         self.port = 0
+        self.refusing_until = 0.0
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        with self.lock:
+            refused = address in self.refused
+            refusing = time.monotonic() < self.refusing_until
+        if refused:
+            return "550 5.1.1 No such mailbox here"
+        if refusing:
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         with self.lock:
             self.messages.extend((rcpt, message) for rcpt in envelope.rcpt_tos)
+            self.times.extend(time.monotonic() for _ in envelope.rcpt_tos)
         return "250 Message accepted for delivery"
+
+    def refuse_everyone_for(self, seconds: float) -> None:
+        """A temporary 451 to every recipient, from now on for `seconds`."""
+        with self.lock:
+            self.refusing_until = time.monotonic() + seconds
+
+    def refuse_for_good(self, address: str) -> None:
+        """A permanent 550 to this recipient."""
+        with self.lock:
+            self.refused.add(address)
+
+    def arrivals(self) -> list[float]:
+        with self.lock:
+            return list(self.times)
 
     def received(self) -> Counter[str]:
         """How many digests each address received."""
@@ -195,6 +299,9 @@ class SMTPInbox:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.times.clear()
+            self.refusing_until = 0.0
+            self.refused.clear()
 
 
 @pytest.fixture(scope="session")
@@ -223,37 +330,58 @@ def random_moment(low: float, high: float) -> float:
     return value
 
 
-@pytest.fixture
-def workers(redis_url, smtp, tmp_path, settings) -> Iterator[Workers]:
-    import redis
+class WorkerEnv:
+    """The environment of worker processes: this test's database, a Redis, the SMTP server,
+    and settings on top of the defaults."""
 
-    redis.Redis.from_url(redis_url).flushdb()
+    def __init__(self, logs: Path, outbox: Path) -> None:
+        self.logs = logs
+        self.outbox = outbox
+
+    def __call__(self, redis_url: str, smtp: SMTPInbox, **settings: str) -> dict[str, str]:
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))},
+            "DATABASE_URL": database_url_for_workers(),
+            "CELERY_BROKER_URL": redis_url,
+            # Counted where a provider would deliver: a real SMTP server.
+            "EMAIL_PROVIDER": "smtp",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp.port),
+            "EMAIL_USE_TLS": "false",
+            "OUTBOX_DIR": str(self.outbox),
+            "DEBUG": "true",
+            "DB_CONN_MAX_AGE": "0",
+            "PYTHONPATH": str(ROOT),
+            **settings,
+        }
+
+
+@pytest.fixture
+def worker_env(tmp_path, settings) -> WorkerEnv:
     outbox = tmp_path / "outbox"
     settings.OUTBOX_DIR = outbox
     logs = tmp_path / "logs"
     logs.mkdir()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))},
-        "DATABASE_URL": database_url_for_workers(),
-        "CELERY_BROKER_URL": redis_url,
-        # Counted where a provider would deliver: a real SMTP server.
-        "EMAIL_PROVIDER": "smtp",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp.port),
-        "EMAIL_USE_TLS": "false",
-        "OUTBOX_DIR": str(outbox),
-        "DEBUG": "true",
-        "SEND_RATE_PER_SECOND": "500",
-        "SEND_BATCH_SIZE": "100",
-        "SEND_RETRY_BASE_SECONDS": "0.2",
+    return WorkerEnv(logs, outbox)
+
+
+@pytest.fixture
+def workers(redis_url, smtp, worker_env) -> Iterator[Workers]:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    env = worker_env(
+        redis_url,
+        smtp,
+        SEND_RATE_PER_SECOND="500",
+        SEND_BATCH_SIZE="100",
+        SEND_RETRY_BASE_SECONDS="0.2",
         # Twelve tries then span about a minute and a half at worst, well inside a test's wait.
-        "SEND_RETRY_MAX_SECONDS": "10",
-        "SEND_MAX_ATTEMPTS": "12",
-        "SEND_LEASE_SECONDS": "20",
-        "SEND_REENQUEUE_SECONDS": "6",
-        "DB_CONN_MAX_AGE": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    pool = Workers(env=env, logs=logs)
+        SEND_RETRY_MAX_SECONDS="10",
+        SEND_MAX_ATTEMPTS="12",
+        SEND_LEASE_SECONDS="20",
+        SEND_REENQUEUE_SECONDS="6",
+    )
+    pool = Workers(env=env, logs=worker_env.logs)
     yield pool
     pool.stop_all()

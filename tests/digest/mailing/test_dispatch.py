@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from digest import tasks
-from digest.mailing import dispatch, messages, planning
+from digest.mailing import dispatch, messages, planning, throttle
 from digest.models import Delivery, DeliveryPaper, Paper
 from subscriptions.models import Subscriber, Suppression
 from tests.digest.conftest import DAY, make_paper, make_reader
@@ -218,8 +218,9 @@ def test_a_transient_failure_goes_back_in_line_with_a_backoff(papers, alice, set
     assert "503" in delivery.last_error
     assert delivery.next_attempt_at is not None
     assert delivery.next_attempt_at > NOW + timedelta(seconds=10)
-    # Not before the backoff is over; then it goes.
+    # Not before the backoff is over; then it goes (the provider's pause long over too).
     monkeypatch.setenv("FLAKY_FAILURE_RATE", "0")
+    throttle.reset()
     assert dispatch.send_deliveries([delivery.pk], NOW).sent == 0
     later = delivery.next_attempt_at + timedelta(seconds=1)
     assert dispatch.send_deliveries([delivery.pk], later).sent == 1
@@ -235,6 +236,7 @@ def test_transient_failures_give_up_after_the_attempt_limit(papers, alice, setti
     for _ in range(3):
         dispatch.send_deliveries([delivery_id], moment)
         moment += timedelta(hours=3)
+        throttle.reset()  # hours later: the provider's pause is long over
 
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.FAILED
@@ -258,14 +260,19 @@ def test_a_refused_address_fails_for_good_and_is_never_emailed_again(papers, ali
     [
         (AnymailRecipientsRefused("refused"), dispatch.PERMANENT),
         (AnymailInvalidAddress("bad"), dispatch.PERMANENT),
-        (AnymailAPIError("server", status_code=502), dispatch.TRANSIENT),
-        (AnymailAPIError("slow down", status_code=429), dispatch.TRANSIENT),
-        (AnymailAPIError("timeout"), dispatch.TRANSIENT),
+        (AnymailAPIError("server", status_code=502), dispatch.PROVIDER),
+        (AnymailAPIError("slow down", status_code=429), dispatch.PROVIDER),
+        (AnymailAPIError("timeout"), dispatch.PROVIDER),
         (AnymailAPIError("unprocessable", status_code=422), dispatch.PERMANENT),
-        (smtplib.SMTPServerDisconnected("gone"), dispatch.TRANSIENT),
+        (smtplib.SMTPServerDisconnected("gone"), dispatch.PROVIDER),
+        (smtplib.SMTPResponseException(421, b"closing"), dispatch.PROVIDER),
+        (smtplib.SMTPDataError(451, b"try later"), dispatch.PROVIDER),
+        (smtplib.SMTPDataError(554, b"rejected"), dispatch.PERMANENT),
+        (ConnectionRefusedError(), dispatch.PROVIDER),
         (smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"no such user")}), dispatch.PERMANENT),
         (smtplib.SMTPRecipientsRefused({"a@b.c": (451, b"try later")}), dispatch.TRANSIENT),
-        (TimeoutError(), dispatch.TRANSIENT),
+        (TimeoutError(), dispatch.PROVIDER),
+        (ValueError("something else"), dispatch.TRANSIENT),
     ],
 )
 def test_errors_are_told_apart(error, kind):
@@ -299,7 +306,7 @@ def retrying_after(monkeypatch, wait: timedelta) -> list[list[int]]:
     monkeypatch.setattr(
         dispatch,
         "send_deliveries",
-        lambda ids: dispatch.Outcome(retry=[7], retry_at=timezone.now() + wait),
+        lambda ids, **kwargs: dispatch.Outcome(retry=[7], retry_at=timezone.now() + wait),
     )
     marked: list[list[int]] = []
     monkeypatch.setattr(dispatch, "mark_enqueued", lambda ids: marked.append(list(ids)))
