@@ -7,6 +7,7 @@ Django (token signing) lives in modules that import no model.
 from __future__ import annotations
 
 from digest.models.deliveries import Delivery, DeliveryPaper
+from digest.models.ingests import IngestRun
 from digest.models.papers import Paper, PaperSnapshot, PaperTopic, Topic
 from digest.models.taste import Feedback, ReaderProfile
 
@@ -14,6 +15,7 @@ __all__ = [
     "Delivery",
     "DeliveryPaper",
     "Feedback",
+    "IngestRun",
     "Paper",
     "PaperSnapshot",
     "PaperTopic",

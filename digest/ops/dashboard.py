@@ -1,5 +1,6 @@
-"""The sending dashboard in admin: digests sent, bounces, complaints and the complaint rate
-per day for the last 30 days, and subscribers by status.
+"""The sending dashboard in admin: what is waiting to be sent and whether sending stalled,
+digests sent, bounces, complaints and the complaint rate per day for the last 30 days,
+subscribers by status, and the last feeds read.
 
 Gmail and Yahoo measure the spam-complaint rate daily and want it below 0.1 %, never
 reaching 0.3 % (their bulk-sender rules of 2024). The page draws each day's rate against
@@ -25,7 +26,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from digest.models import Delivery
+from digest.models import Delivery, IngestRun
+from digest.ops.backlog import Backlog, load_backlog
 from digest.papers.untagged import load_untagged_share
 from subscriptions.models import Subscriber, SubscriberStatus
 
@@ -382,6 +384,42 @@ def count_chart(
     )
 
 
+def format_wait(wait: timedelta | None) -> str:
+    """A wait as a person reads it: "45 s", "12 min", "3 h 5 min"; an en dash for none."""
+    if wait is None:
+        return NO_RATE
+    seconds = int(wait.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def backlog_view(backlog: Backlog) -> dict[str, object]:
+    """The "Sending now" cards: stalled is red, half-way there amber."""
+    if backlog.stalled:
+        level = "over"
+    elif backlog.oldest_wait is not None and backlog.oldest_wait > backlog.stall_after / 2:
+        level = "warn"
+    else:
+        level = "ok"
+    return {
+        "waiting": backlog.waiting,
+        "retrying": backlog.retrying,
+        "sending": backlog.sending,
+        "oldest": format_wait(backlog.oldest_wait),
+        "stall_after": format_wait(backlog.stall_after),
+        "stalled": backlog.stalled,
+        "level": level,
+    }
+
+
+FEEDS_SHOWN = 10
+
+
 # --- queries --------------------------------------------------------------------------------
 def email_event_model() -> tuple[type[Model], str] | None:
     """The webhook events model and the field that tells a bounce from a complaint.
@@ -507,6 +545,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         **dashboard_context(series, load_status_counts()),
         # What falls through: last week's papers that no reader's topics can bring.
         "untagged": load_untagged_share(today),
+        "backlog": backlog_view(load_backlog(timezone.now())),
+        "feeds": list(IngestRun.objects.all()[:FEEDS_SHOWN]),
     }
     return TemplateResponse(request, "admin/dashboard.html", context)
 

@@ -87,6 +87,13 @@ def _read_file(path: Path) -> bytes:
         raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def record_failure(source: str, label: str, error: FeedError) -> None:
+    """A feed that could not be read at all, for the dashboard and /metrics."""
+    from digest.models import IngestRun
+
+    IngestRun.objects.create(source=source, label=label[:500], error=str(error)[:2000])
+
+
 def paper_texts(paths: Sequence[Path]) -> list[tuple[str, str, str]]:
     """(arXiv id or normalized title, title, abstract) of the papers in feed files, and in
     the files of folders, in any known format, without storing them; a paper in two files

@@ -18,7 +18,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from digest.bulk import bulk_insert_rows, bulk_update_rows, insert_rows
-from digest.models import Paper, PaperSnapshot
+from digest.models import IngestRun, Paper, PaperSnapshot
 from digest.papers.ingestion.records import (
     ARXIV_ATOM,
     ARXIV_RSS,
@@ -89,6 +89,15 @@ def store(result: ParseResult, *, label: str = "", now: datetime | None = None) 
     tagger = cache(lambda: Tagger(active_topic_texts()))
     for start in range(0, len(records), CHUNK):
         _store_chunk(records[start : start + CHUNK], report, now, tagger)
+    IngestRun.objects.create(
+        source=result.source,
+        label=label[:500],
+        at=now,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=report.rejected,
+    )
     return report
 
 
