@@ -24,16 +24,18 @@ the last fraction of a second of them, which would be sent again.
 
 Failures, by who is failing (`classify`):
 
-- **The provider as a whole** (a refused or dropped connection, a timeout, an SMTP 4xx to
-  the sender or the message, a 421, an API's 429 or 5xx; or three recipients in a row
-  refused for now): every worker pauses (`throttle.pause`: the provider's Retry-After, else
-  5 s doubling while it lasts, up to 5 minutes), the delivery that met it goes back in
-  line with a backoff and one more attempt, and the batch gives its other deliveries back
-  until the pause ends, counting no attempt for them: an outage never fails a digest that
-  was not tried, and the worker logs one line per batch.
-- **This recipient, for now** (an SMTP 4xx to its RCPT, anything unknown): back in line
-  with exponential backoff and jitter, up to SEND_MAX_ATTEMPTS, never marked failed while
-  attempts remain and never suppressed.
+- **The provider as a whole** (a refused or dropped connection, a timeout, a 421, an API's
+  429 or any answer with a Retry-After; or three temporary refusals in a row): every worker
+  pauses (`throttle.pause`: the provider's Retry-After, else 5 s doubling while it lasts,
+  up to 5 minutes), the delivery that met it goes back in line with a backoff and one more
+  attempt, and the batch gives its other deliveries back until the pause ends, counting no
+  attempt for them: an outage never fails a digest that was not tried, and the worker logs
+  one line per batch.
+- **This message, for now** (any other SMTP 4xx, an API's 5xx, anything unknown): back in
+  line with exponential backoff and jitter, up to SEND_MAX_ATTEMPTS, never marked failed
+  while attempts remain and never suppressed. One such refusal among many acceptances is
+  the message's trouble (greylisting, a busy node behind the API): pausing everyone for it
+  would make a provider that refuses 1 message in 3 take minutes per batch.
 - **For good** (an SMTP 5xx, an invalid or refused address): the delivery fails, and a
   refused address marks its subscriber bounced, never emailed again; only that address.
 - **The database** (a restart, a lost connection): the batch stops and its task comes back
@@ -96,7 +98,7 @@ PROVIDER = "provider"  # the provider as a whole, for now
 # The provider's pause when it gives no Retry-After: doubling from the first while failures
 # follow one another, up to the last.
 PAUSE_SECONDS = (5.0, 300.0)
-# Recipients refused for now, one after another, that mean the provider refuses everyone.
+# Messages refused for now, one after another, that mean the provider refuses everyone.
 REFUSED_IN_A_ROW = 3
 # A batch stopped by the database comes back after this, doubling up to the last.
 DATABASE_RETRY_SECONDS = (5.0, 60.0)
@@ -138,15 +140,20 @@ def classify(exc: BaseException) -> str:
     the provider's as a whole."""
     if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
         return PERMANENT
+    if retry_after(exc) is not None:
+        return PROVIDER  # it said how long everyone should wait
     if isinstance(exc, AnymailAPIError):
         status = exc.status_code
-        return PROVIDER if status is None or status == 429 or status >= 500 else PERMANENT
+        if status is None or status == 429:  # no answer at all, or "slow down"
+            return PROVIDER
+        return TRANSIENT if status >= 500 else PERMANENT
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return PERMANENT if codes and all(500 <= code < 600 for code in codes) else TRANSIENT
     if isinstance(exc, smtplib.SMTPResponseException):
-        # Refused at the sender or the message, not at a recipient: the provider's doing.
-        return PERMANENT if 500 <= exc.smtp_code < 600 else PROVIDER
+        if exc.smtp_code == 421:  # the server is closing the channel: slow down
+            return PROVIDER
+        return PERMANENT if 500 <= exc.smtp_code < 600 else TRANSIENT
     if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | socket.timeout):
         return PROVIDER
     if isinstance(exc, OSError):  # no route, DNS, TLS: the provider cannot be reached
@@ -339,7 +346,7 @@ class _Batch:
         self.outcome = outcome
         self.sent: list[Delivery] = []  # recorded as accepted, not yet finished
         self.failed: set[int] = set()  # tried and refused: back in line, or failed
-        self.refused_in_a_row = 0  # recipients refused for now since the last acceptance
+        self.refused_in_a_row = 0  # messages refused for now since the last acceptance
         self.deliveries = list(
             Delivery.objects.filter(pk__in=claimed)
             .select_related("subscriber")

@@ -20,6 +20,7 @@ from digest.mailing import dispatch, planning, throttle
 from digest.models import Delivery
 from tests.digest.conftest import make_paper, make_reader
 from tests.support import scripted_backend
+from tests.support.flaky_backend import TransientProviderError
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +107,25 @@ def test_one_recipient_refused_for_now_is_retried_alone_and_the_batch_goes_on(sc
 
     assert states() == [("sent", 1), ("queued", 1), ("sent", 1), ("sent", 1)]
     assert outcome.retry == [ids[1]]
+    assert not throttle.paused_until()
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        smtplib.SMTPDataError(451, b"4.3.0 try again later"),
+        TransientProviderError(),
+    ],
+    ids=["smtp-451-to-the-message", "api-503"],
+)
+def test_one_message_refused_for_now_among_acceptances_pauses_no_one(scripted, refusal):
+    ids = readers(4)
+    scripted.script.extend([None, refusal, None, refusal])
+
+    outcome = dispatch.send_deliveries(ids, NOW)
+
+    assert states() == [("sent", 1), ("queued", 1), ("sent", 1), ("queued", 1)]
+    assert outcome.retry == [ids[1], ids[3]] and not outcome.held
     assert not throttle.paused_until()
 
 
