@@ -15,6 +15,7 @@ import importlib.util
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -56,6 +57,10 @@ if not DEBUG and len(set(SECRET_KEY)) < 5:
 
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes=("http", "https"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# The site's own address is always one of them: setting SITE_URL is enough to serve it.
+_site_host = urlsplit(SITE_URL).hostname or ""
+if _site_host and _site_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(f"[{_site_host}]" if ":" in _site_host else _site_host)
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [
@@ -73,10 +78,15 @@ INSTALLED_APPS = [
     "subscriptions",
 ]
 
+_SECURITY = "django.middleware.security.SecurityMiddleware"
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    _SECURITY,
     "digest.web.security.ContentSecurityPolicyMiddleware",
     "digest.web.security.PrivateTokenPages",
+    # A probe knows the address it reaches, not the site's name: /healthz answers whatever
+    # the Host header (it builds no link from it), before CommonMiddleware checks
+    # ALLOWED_HOSTS; with the headers above, like every page.
+    "digest.ops.health.HealthzAnyHost",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "digest.web.security.TokenPageOrigin",
@@ -149,9 +159,22 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where collectstatic gathers the files (the image does at build time, outside VAR_DIR so a
+# volume on VAR_DIR cannot hide them).
+STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static", base=BASE_DIR)
 # The pages' CSS and JavaScript: files, never inline (the Content-Security-Policy forbids it).
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed names once collected; plain names before (tests, `make dev`).
+    "staticfiles": {"BACKEND": "digest.web.static.CollectedStaticFiles"},
+}
+if STATIC_ROOT.is_dir():
+    # Once collected, the web process serves them itself (WhiteNoise: far-future caching of
+    # hashed names, gzip and Brotli), so no proxy needs to answer /static/. Right after
+    # SecurityMiddleware, as WhiteNoise asks; before that, `make dev` serves them
+    # (digest/web/dev_wsgi.py).
+    MIDDLEWARE.insert(MIDDLEWARE.index(_SECURITY) + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
