@@ -1,13 +1,14 @@
 # make demo   -- the main job on embedded defaults (SQLite, tasks in-process, email to var/outbox/)
 # make test   -- lint, types and the whole suite (PostgreSQL when available, else SQLite)
 # make dev    -- web (gunicorn), a Celery worker and beat against local Redis and PostgreSQL
+# make image-test -- the Docker image and compose.yaml's stack, end to end
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SEED := seeds/daily_papers_2025-11-20.txt
 
-.PHONY: demo test dev lint typecheck format bench bench-ingest clean
+.PHONY: demo test dev lint typecheck format bench bench-ingest image-test clean
 
 # A developer's settings: DEBUG on and a key made on the spot, never one from the source.
 # Written once; edit it freely (the environment still wins over it). Production sets
@@ -53,6 +54,11 @@ bench: $(STAMP)
 
 bench-ingest: $(STAMP)
 	@env -u CELERY_BROKER_URL -u EMAIL_PROVIDER $(PY) bench/ingest_bench.py $(BENCH_ARGS)
+
+# The Docker image and compose.yaml's stack, built and walked through end to end (root;
+# installs docker.io with apt when missing; skips without a container engine unless CI).
+image-test:
+	@bash scripts/image_test.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
