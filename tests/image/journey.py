@@ -231,6 +231,7 @@ def main() -> None:
         args.compose,
         *manage,
         "shell",
+        "--no-imports",
         "-c",
         "from subscriptions.models import Subscriber; "
         f"print(Subscriber.objects.get(email={address!r}).status)",
