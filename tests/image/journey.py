@@ -146,8 +146,7 @@ def wait_for_mail(
 
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
-    # As received over SMTP, lines end in CRLF.
-    return part.get_content().replace("\r\n", "\n") if part is not None else ""
+    return part.get_content() if part is not None else ""
 
 
 PLAN = ("exec", "-T", "worker", "celery", "-A", "digest", "call", "digest.tasks.plan_digests")
