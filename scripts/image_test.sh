@@ -19,6 +19,8 @@ BASE=paper-digest-test/base:bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 say() { echo "image-test: $*"; }
+# Why a run failed, said again after the services' logs, so the last lines of a CI log tell.
+fail() { say "FAILED: $*" | tee -a "$RUN_DIR/why" >&2; exit 1; }
 cannot() {
   if [ "${CI:-}" = "true" ]; then say "FAILED: $*" >&2; exit 1; fi
   say "skipped: $*"; exit 0
@@ -51,6 +53,10 @@ cleanup() {
     if [ $status -ne 0 ] && [ -f "$SRC/.env" ]; then
       say "what the services logged last:"
       $COMPOSE logs --no-color --tail=60 2>&1 | sed 's/^/  /' || true
+    fi
+    if [ -s "$RUN_DIR/why" ]; then
+      say "why it failed:"
+      sed 's/^/  /' "$RUN_DIR/why"
     fi
     $COMPOSE down -v --remove-orphans >/dev/null 2>&1 || true
     docker rm -f "pdimage$run_id-sqlite" >/dev/null 2>&1 || true
@@ -132,8 +138,8 @@ docker build -q --build-arg BASE_IMAGE="$BASE" -t "$APP_IMAGE" "$SRC" >"$RUN_DIR
   || { tail -40 "$RUN_DIR/build.log" >&2; exit 1; }
 size=$(docker image inspect -f '{{.Size}}' "$APP_IMAGE")
 say "built in $(( $(date +%s) - build_started )) s: $(( size / 1000000 )) MB"
-[ "$(docker image inspect -f '{{.Config.User}}' "$APP_IMAGE")" = "app" ] || { say "FAILED: the image does not run as its user" >&2; exit 1; }
-[ "$(docker image inspect -f '{{if .Config.Healthcheck}}yes{{end}}' "$APP_IMAGE")" = "yes" ] || { say "FAILED: no HEALTHCHECK" >&2; exit 1; }
+[ "$(docker image inspect -f '{{.Config.User}}' "$APP_IMAGE")" = "app" ] || fail "the image does not run as its user"
+[ "$(docker image inspect -f '{{if .Config.Healthcheck}}yes{{end}}' "$APP_IMAGE")" = "yes" ] || fail "no HEALTHCHECK"
 docker run --rm -e DEBUG=false -e SECRET_KEY="$SECRET" -e SITE_URL=https://papers.example.org \
   "$APP_IMAGE" python manage.py check --deploy --fail-level WARNING
 say "check --deploy: no warning with production settings"
@@ -160,15 +166,16 @@ for _ in $(seq 120); do
 done
 migrate=$($COMPOSE ps -q migrate)
 [ "$(docker inspect -f '{{.State.ExitCode}} {{.State.Status}}' "$migrate")" = "0 exited" ] \
-  || { say "FAILED: migrate did not complete" >&2; exit 1; }
+  || fail "migrate did not complete"
 say "the stack is up: migrate completed, web answers"
 
-python3 tests/image/journey.py --site "$site" --sink "http://127.0.0.1:$SMTP_API_PORT" --compose "$COMPOSE"
+python3 tests/image/journey.py --site "$site" --sink "http://127.0.0.1:$SMTP_API_PORT" --compose "$COMPOSE" \
+  2> >(tee -a "$RUN_DIR/why" >&2) || fail "the reader's journey (above)"
 
 # --- what an operator checks -------------------------------------------------------------------------
 for service in web worker beat; do
   uids=$($COMPOSE exec -T "$service" sh -c 'cat /proc/[0-9]*/status 2>/dev/null' | awk '/^Uid:/ {print $2}' | sort -u | tr '\n' ' ')
-  case " $uids" in *" 0 "*|"") say "FAILED: $service runs processes as root (uids: $uids)" >&2; exit 1;; esac
+  case " $uids" in *" 0 "*|"") fail "$service runs processes as root (uids: $uids)";; esac
   say "$service runs as uid $uids"
 done
 python3 - "$site" <<'PY'
@@ -191,6 +198,6 @@ for _ in $(seq 90); do
   sleep 1
 done
 [ "$(docker inspect -f '{{.State.Health.Status}}' "$web")" = "healthy" ] \
-  || { say "FAILED: web's HEALTHCHECK says $(docker inspect -f '{{.State.Health.Status}}' "$web")" >&2; exit 1; }
+  || fail "web's HEALTHCHECK says $(docker inspect -f '{{.State.Health.Status}}' "$web")"
 say "web's HEALTHCHECK: healthy"
 say "ok in $(( $(date +%s) - started )) s; image $(( size / 1000000 )) MB"

@@ -146,7 +146,9 @@ def wait_for_mail(
 
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""
+    # Over SMTP every line ends in CRLF, and a 7bit or 8bit part keeps them when decoded:
+    # without this, no "$" in the patterns below would match.
+    return part.get_content().replace("\r\n", "\n") if part is not None else ""
 
 
 PLAN = ("exec", "-T", "worker", "celery", "-A", "digest", "call", "digest.tasks.plan_digests")
