@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import hashlib
 import json
 import os
 import re
@@ -316,7 +317,7 @@ def replay(args: argparse.Namespace) -> dict[str, float]:
             for p in sorted(Path(args.stream).glob("*.json"))
             if p not in dict(files).values()
         ]
-        call_command("fit_topics", *others, "--labels", args.labels, stdout=_Quiet())
+        refit_topics(others, args.labels)
     featured: dict[date, set[str]] = {}
     clicks = failed_clicks = brought = 0
     started = time.monotonic()
@@ -375,6 +376,42 @@ def replay(args: argparse.Namespace) -> dict[str, float]:
         + " ".join(f"{key}={value:.3f}" for key, value in summary.items())
     )
     return summary
+
+
+TAXONOMY = ROOT / "digest" / "papers" / "data" / "topics-2026-11.json"
+TOPICS_CACHE = ROOT / "var" / "cache" / "readers"
+
+
+def refit_topics(paths: list[str], labels: str) -> None:
+    """The topic classifiers fitted on these files alone (`fit_topics`), then every paper
+    tagged again. The fit takes minutes and depends only on its inputs and the code that
+    fits, so it is kept in var/cache/readers/ under a hash of those: a second replay of the
+    same days starts at once."""
+    from django.core.management import call_command
+
+    from digest.models import Topic
+    from digest.papers import topic_model, topics
+
+    inputs = [*map(Path, paths), Path(labels), TAXONOMY, Path(topic_model.__file__)]
+    inputs.append(Path(topics.__file__))
+    hasher = hashlib.sha256()
+    for path in inputs:
+        hasher.update(path.name.encode() + b"\0" + path.read_bytes())
+    cached = TOPICS_CACHE / f"topics-{hasher.hexdigest()[:20]}.json"
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fitting = cached.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(TAXONOMY, fitting)
+        call_command(
+            "fit_topics", *paths, "--labels", labels, "--into", str(fitting), stdout=_Quiet()
+        )
+        fitting.replace(cached)
+    fitted = {t["slug"]: t["weights"] for t in json.loads(cached.read_text())["topics"]}
+    changed = [t for t in Topic.objects.filter(slug__in=fitted) if fitted[t.slug]]
+    for topic in changed:
+        topic.weights = fitted[topic.slug]
+        topic.save(update_fields=["weights"])
+    topics.retag_topics([t.pk for t in changed])
 
 
 class _Quiet:
