@@ -3,7 +3,7 @@
     .venv/bin/python bench/readers.py [--stream ../shared/data/hf_stream/dev]
                                       [--labels bench/topic_labels/dev.json]
                                       [--days 12] [--start YYYY-MM-DD] [--no-clicks]
-                                      [--onboard N]
+                                      [--onboard N] [--refit-topics] [--per-reader]
 
 Replays featured days of the stream on a throwaway database, as the service runs them:
 each day's file is ingested, then every due digest is planned and sent into the outbox
@@ -367,6 +367,8 @@ def replay(args: argparse.Namespace) -> dict[str, float]:
         print(f"readers: {failed_clicks} clicks did not answer 200 or 302", file=sys.stderr)
     days = [day for day, _ in files]
     summary = summarize(sims, days, featured)
+    if args.per_reader:
+        report_readers(sims, days, featured)
     print(
         f"# {time.monotonic() - started:.0f} s; "
         f"{brought} papers came from outside the readers' topics"
@@ -478,6 +480,34 @@ def summarize(
     return out
 
 
+def report_readers(sims: list[SimReader], days: list[date], featured: dict[date, set[str]]) -> None:
+    """Over the last days, per reader: what they were sent and how much was wanted, then
+    where the wanted papers that never came were lost: untagged (not in the interest's
+    topic, so no digest of that topic could hold them) or tagged but not sent (left out
+    by the ratings, or beyond the reader's maximum)."""
+    from digest.models import PaperTopic
+
+    last = days[-LAST_DAYS:]
+    shown = set().union(*(featured[day] for day in last))
+    tagged: dict[str, set[str]] = {}
+    for arxiv_id, slug in PaperTopic.objects.filter(paper__arxiv_id__in=shown).values_list(
+        "paper__arxiv_id", "topic__slug"
+    ):
+        tagged.setdefault(arxiv_id, set()).add(slug)
+    print("# per reader, last days: sent wanted-sent | wanted got | missed: untagged tagged")
+    for sim in sims:
+        sent = set().union(*(sim.sent.get(day, set()) for day in last))
+        wanted = relevant(sim, shown)
+        missed = wanted - sim.everything
+        untagged = {i for i in missed if sim.interest not in tagged.get(i, ())}
+        print(
+            f"#   {sim.kind:5s} {sim.interest:36s} sent={len(sent):3d} "
+            f"wanted_sent={len(relevant(sim, sent)):3d} | wanted={len(wanted):3d} "
+            f"got={len(wanted) - len(missed):3d} | untagged={len(untagged):2d} "
+            f"tagged={len(missed) - len(untagged):2d}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stream", default=str(STREAM), help="a folder of hf-json day files")
@@ -498,6 +528,11 @@ def main() -> None:
         action="store_true",
         help="fit the topic classifiers on the stream's other days first (the shipped ones "
         "were fitted on dev, replayed days included)",
+    )
+    parser.add_argument(
+        "--per-reader",
+        action="store_true",
+        help="also print, per reader, what was sent and where the wanted papers were lost",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="readers-") as work:

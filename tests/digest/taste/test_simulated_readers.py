@@ -68,7 +68,7 @@ def outbox(tmp_path, settings) -> None:
     settings.OUTBOX_DIR = tmp_path / "outbox"
 
 
-def run(tmp_path: Path, *, clicks: bool) -> dict[str, float]:
+def run(tmp_path: Path, *, clicks: bool, per_reader: bool = False) -> dict[str, float]:
     stream, labels = made_up_stream(tmp_path, 8)
     args = Namespace(
         stream=str(stream),
@@ -79,18 +79,23 @@ def run(tmp_path: Path, *, clicks: bool) -> dict[str, float]:
         onboard=0,
         refit_topics=False,
         only_labelled=False,
+        per_reader=per_reader,
     )
     return readers.replay(args)
 
 
-def test_readers_who_click_get_what_they_like(tmp_path):
-    figures = run(tmp_path, clicks=True)
+def test_readers_who_click_get_what_they_like(tmp_path, capsys):
+    figures = run(tmp_path, clicks=True, per_reader=True)
 
     # Over-selecting readers picked two popular topics they did not mean: without clicks
     # half of what they get is not for them (the test below).
     assert figures["over_p_last"] >= 0.9
     assert figures["over_r_last"] >= 0.9
     assert figures["exact_p_last"] >= 0.9
+    # Where each reader's wanted papers went, and still the contract line last.
+    printed = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("#   exact ") for line in printed) >= 2
+    assert printed[-1].startswith("readers=") and "over_r_last=" in printed[-1]
 
 
 def test_readers_who_never_click_get_what_they_always_got(tmp_path):
