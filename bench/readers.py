@@ -493,7 +493,8 @@ def report_readers(sims: list[SimReader], days: list[date], featured: dict[date,
     for arxiv_id, slug in PaperTopic.objects.filter(paper__arxiv_id__in=shown).values_list(
         "paper__arxiv_id", "topic__slug"
     ):
-        tagged.setdefault(arxiv_id, set()).add(slug)
+        if arxiv_id:  # always, for papers found by their arXiv id
+            tagged.setdefault(arxiv_id, set()).add(slug)
     print("# per reader, last days: sent wanted-sent | wanted got | missed: untagged tagged")
     for sim in sims:
         sent = set().union(*(sim.sent.get(day, set()) for day in last))
