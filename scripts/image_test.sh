@@ -44,6 +44,9 @@ RUN_DIR=$(mktemp -d /tmp/paper-digest-image-test.XXXXXX)
 SRC=$RUN_DIR/src
 APP_IMAGE=paper-digest-test/app:$run_id
 export DOCKER_HOST=unix://$RUN_DIR/docker.sock
+# With the vfs driver, creating a container copies its image's whole filesystem: on a busy
+# machine that outlasts docker-compose's 60 s wait for an answer, and `up` gives up.
+export COMPOSE_HTTP_TIMEOUT=600 DOCKER_CLIENT_TIMEOUT=600
 COMPOSE="docker-compose -p pdimage$run_id --project-directory $SRC -f $SRC/compose.yaml -f $SRC/tests/image/compose.override.yaml"
 dockerd_pid=""
 
@@ -158,7 +161,7 @@ say "the default command serves /healthz on SQLite under VAR_DIR"
 $COMPOSE config -q
 $COMPOSE build -q postgres redis smtp >"$RUN_DIR/services.log" 2>&1 \
   || { tail -40 "$RUN_DIR/services.log" >&2; exit 1; }
-$COMPOSE up -d --no-build
+$COMPOSE up -d --no-build || fail "the stack did not start (above)"
 site=http://127.0.0.1:$WEB_PORT
 for _ in $(seq 120); do
   python3 -c "import urllib.request; urllib.request.urlopen('$site/healthz', timeout=2)" 2>/dev/null && break
@@ -178,7 +181,7 @@ for service in web worker beat; do
   case " $uids" in *" 0 "*|"") fail "$service runs processes as root (uids: $uids)";; esac
   say "$service runs as uid $uids"
 done
-python3 - "$site" <<'PY'
+python3 - "$site" <<'PY' 2> >(tee -a "$RUN_DIR/why" >&2) || fail "static files or /healthz (above)"
 import re, sys, urllib.request
 site = sys.argv[1]
 home = urllib.request.urlopen(site + "/", timeout=10).read().decode()
