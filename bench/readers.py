@@ -391,11 +391,11 @@ def refit_topics(paths: list[str], labels: str) -> None:
     same days starts at once."""
     from django.core.management import call_command
 
-    from digest.models import Topic
+    from digest.management.commands import fit_topics
     from digest.papers import topic_model, topics
 
-    inputs = [*map(Path, paths), Path(labels), TAXONOMY, Path(topic_model.__file__)]
-    inputs.append(Path(topics.__file__))
+    code = [topic_model.__file__, topics.__file__, fit_topics.__file__]
+    inputs = [*map(Path, paths), Path(labels), TAXONOMY, *map(Path, code)]
     hasher = hashlib.sha256()
     for path in inputs:
         hasher.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -408,12 +408,9 @@ def refit_topics(paths: list[str], labels: str) -> None:
             "fit_topics", *paths, "--labels", labels, "--into", str(fitting), stdout=_Quiet()
         )
         fitting.replace(cached)
-    fitted = {t["slug"]: t["weights"] for t in json.loads(cached.read_text())["topics"]}
-    changed = [t for t in Topic.objects.filter(slug__in=fitted) if fitted[t.slug]]
-    for topic in changed:
-        topic.weights = fitted[topic.slug]
-        topic.save(update_fields=["weights"])
-    topics.retag_topics([t.pk for t in changed])
+    topics.store_weights(
+        {t["slug"]: t["weights"] for t in json.loads(cached.read_text())["topics"]}
+    )
 
 
 class _Quiet:

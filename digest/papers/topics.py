@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -357,6 +357,18 @@ def _write_auto_assignments(
         ).delete()
         insert_rows(PaperTopic, ("paper", "topic", "score", "source"), rows)
     return len(rows)
+
+
+def store_weights(weights: Mapping[str, Mapping[str, object]]) -> tuple[int, int]:
+    """Fitted classifiers stored on their topics ({slug: TopicWeights as JSON}; an empty one
+    leaves its topic as it is), then every paper tagged again with those topics. Returns
+    (topics stored, assignments written)."""
+    with transaction.atomic():
+        topics = list(Topic.objects.filter(slug__in=[slug for slug, w in weights.items() if w]))
+        for topic in topics:
+            topic.weights = dict(weights[topic.slug])
+            topic.save(update_fields=["weights"])
+    return len(topics), retag_topics([t.pk for t in topics])
 
 
 def retag_topics(topic_ids: Sequence[int]) -> int:

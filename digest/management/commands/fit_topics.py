@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 from digest.models import Topic
 from digest.papers import topic_model, topic_quality
 from digest.papers.ingestion.records import FeedError
 from digest.papers.ingestion.service import paper_texts
 from digest.papers.topic_quality import LabelsError, TopicRef
-from digest.papers.topics import KeywordIndex, TopicText, analyse, retag_topics
+from digest.papers.topics import KeywordIndex, TopicText, analyse, store_weights
 
 
 class Command(BaseCommand):
@@ -109,10 +109,5 @@ class Command(BaseCommand):
         self.stdout.write(f"wrote {path}")
 
     def _save(self, weights: dict) -> None:
-        with transaction.atomic():
-            topics = list(Topic.objects.filter(slug__in=list(weights)))
-            for topic in topics:
-                topic.weights = weights[topic.slug].to_json()
-                topic.save(update_fields=["weights"])
-        written = retag_topics([t.pk for t in topics])
-        self.stdout.write(f"saved={len(topics)} retagged_assignments={written}")
+        stored, written = store_weights({slug: w.to_json() for slug, w in weights.items()})
+        self.stdout.write(f"saved={stored} retagged_assignments={written}")
