@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import readers
+from tests.digest.conftest import make_paper
 from tests.digest.taste.papers import made_up
 
 # Signups and their confirmation emails go out after commit, as in production: the data
@@ -92,9 +93,9 @@ def test_readers_who_click_get_what_they_like(tmp_path, capsys):
     assert figures["over_p_last"] >= 0.9
     assert figures["over_r_last"] >= 0.9
     assert figures["exact_p_last"] >= 0.9
-    # Where each reader's wanted papers went, and still the contract line last.
+    # With --per-reader, a line per reader (test below), and the contract line still last.
     printed = capsys.readouterr().out.splitlines()
-    assert sum(line.startswith("#   exact ") for line in printed) >= 2
+    assert sum(line.startswith("#   exact ") for line in printed) == len(MIX)
     assert printed[-1].startswith("readers=") and "over_r_last=" in printed[-1]
 
 
@@ -103,3 +104,24 @@ def test_readers_who_never_click_get_what_they_always_got(tmp_path):
 
     assert figures["over_p_first"] < 0.6
     assert figures["over_p_last"] == figures["over_p_first"]
+
+
+def test_the_per_reader_breakdown_tells_untagged_papers_from_tagged_ones_never_sent(
+    db, capsys, monkeypatch
+):
+    agents = "agents-and-tool-use"
+    sent, left_out = "2606.00001", "2606.00002"
+    untagged = ["2606.00003", "2606.00004"]
+    make_paper("Sent", agents, arxiv_id=sent)
+    make_paper("Tagged, not sent", agents, arxiv_id=left_out)
+    for n, arxiv_id in enumerate(untagged):
+        make_paper(f"Tagged with nothing {n}", None, arxiv_id=arxiv_id)
+    featured = {sent, left_out, *untagged}
+    monkeypatch.setattr(readers, "LABELS_BY_ID", {i: (agents,) for i in featured})
+    reader = readers.readers([agents])[0]
+    reader.sent[FIRST] = reader.everything = {sent}
+
+    readers.report_readers([reader], [FIRST], {FIRST: featured})
+
+    [line] = [line for line in capsys.readouterr().out.splitlines() if agents in line]
+    assert "sent=  1 wanted_sent=  1 | wanted=  4 got=  1 | untagged= 2 tagged= 1" in line
