@@ -21,6 +21,8 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 say() { echo "image-test: $*"; }
 # Why a run failed, said again after the services' logs, so the last lines of a CI log tell.
 fail() { say "FAILED: $*" | tee -a "$RUN_DIR/why" >&2; exit 1; }
+# A step's log kept in a file: its last lines go with the reason.
+fail_log() { tail -n 30 "$1" | tee -a "$RUN_DIR/why" >&2; fail "$2"; }
 cannot() {
   if [ "${CI:-}" = "true" ]; then say "FAILED: $*" >&2; exit 1; fi
   say "skipped: $*"; exit 0
@@ -96,7 +98,7 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
     rm -rf "$CACHE/rootfs"
     debootstrap --variant=minbase --include=python3,python3-venv,python-is-python3,ca-certificates,passwd \
       bookworm "$CACHE/rootfs" "$MIRROR" >"$RUN_DIR/debootstrap.log" 2>&1 \
-      || { tail -20 "$RUN_DIR/debootstrap.log" >&2; exit 1; }
+      || fail_log "$RUN_DIR/debootstrap.log" "debootstrap could not make the base"
     # HTTPS from the containers is verified against this machine's certificates; kept
     # where update-ca-certificates finds them again when a later layer installs packages.
     cp /etc/ssl/certs/ca-certificates.crt "$CACHE/rootfs/etc/ssl/certs/ca-certificates.crt"
@@ -138,7 +140,7 @@ ENV
 say "building the image on $BASE"
 build_started=$(date +%s)
 docker build -q --build-arg BASE_IMAGE="$BASE" -t "$APP_IMAGE" "$SRC" >"$RUN_DIR/build.log" 2>&1 \
-  || { tail -40 "$RUN_DIR/build.log" >&2; exit 1; }
+  || fail_log "$RUN_DIR/build.log" "the image did not build"
 size=$(docker image inspect -f '{{.Size}}' "$APP_IMAGE")
 say "built in $(( $(date +%s) - build_started )) s: $(( size / 1000000 )) MB"
 [ "$(docker image inspect -f '{{.Config.User}}' "$APP_IMAGE")" = "app" ] || fail "the image does not run as its user"
@@ -160,7 +162,7 @@ say "the default command serves /healthz on SQLite under VAR_DIR"
 # --- the stack ---------------------------------------------------------------------------------------
 $COMPOSE config -q
 $COMPOSE build -q postgres redis smtp >"$RUN_DIR/services.log" 2>&1 \
-  || { tail -40 "$RUN_DIR/services.log" >&2; exit 1; }
+  || fail_log "$RUN_DIR/services.log" "the test's postgres, redis or smtp image did not build"
 $COMPOSE up -d --no-build || fail "the stack did not start (above)"
 site=http://127.0.0.1:$WEB_PORT
 for _ in $(seq 120); do
