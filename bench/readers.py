@@ -380,7 +380,7 @@ def replay(args: argparse.Namespace) -> dict[str, float]:
     return summary
 
 
-TAXONOMY = ROOT / "digest" / "papers" / "data" / "topics-2026-11.json"
+TAXONOMY = ROOT / "digest" / "papers" / "data" / "topics-2026-12.json"
 TOPICS_CACHE = ROOT / "var" / "cache" / "readers"
 
 
@@ -392,9 +392,9 @@ def refit_topics(paths: list[str], labels: str) -> None:
     from django.core.management import call_command
 
     from digest.management.commands import fit_topics
-    from digest.papers import topic_model, topics
+    from digest.papers import embedding, topic_model, topics
 
-    code = [topic_model.__file__, topics.__file__, fit_topics.__file__]
+    code = [topic_model.__file__, topics.__file__, embedding.__file__, fit_topics.__file__]
     inputs = [*map(Path, paths), Path(labels), TAXONOMY, *map(Path, code)]
     hasher = hashlib.sha256()
     for path in inputs:

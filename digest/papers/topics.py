@@ -50,6 +50,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from digest.bulk import insert_rows
 from digest.models import Paper, PaperTopic, Topic
 from digest.papers import topic_model
+from digest.papers.embedding import embed_papers
 from digest.papers.topic_model import LinearTagger, PaperFeatures, TopicWeights
 
 KEYWORD_TITLE = 0.6
@@ -197,9 +198,12 @@ class KeywordIndex:
 Hits = dict[int, set[str]]
 
 
-def analyse(keywords: KeywordIndex, title: str, abstract: str) -> tuple[PaperFeatures, Hits, Hits]:
+def analyse(
+    keywords: KeywordIndex, title: str, abstract: str, embedding: np.ndarray | None = None
+) -> tuple[PaperFeatures, Hits, Hits]:
     """A paper as the classifiers see it, and the keywords in its title and its abstract:
-    each text is split into words once for both."""
+    each text is split into words once for both. `embedding`: the paper's row of
+    `embedding.embed_papers`, worked out for many papers at once."""
     title_words = _WORD.findall(title.lower())
     abstract_words = _WORD.findall(abstract.lower())
     in_title = keywords.hits(title, title_words)
@@ -208,7 +212,7 @@ def analyse(keywords: KeywordIndex, title: str, abstract: str) -> tuple[PaperFea
         t: (bool(in_title.get(t)), len(in_abstract.get(t, ())))
         for t in in_title.keys() | in_abstract.keys()
     }
-    paper = topic_model.features_from_words(title_words, abstract_words, counts)
+    paper = topic_model.features_from_words(title_words, abstract_words, counts, embedding)
     return paper, in_title, in_abstract
 
 
@@ -232,12 +236,15 @@ class Tagger:
             return [{} for _ in texts]
         similarity = self._similarity(texts, background) if self.by_description else None
         found_keywords: list[tuple[Hits, Hits]] = []
+        # Embedded all at once: the tokenizer works through a batch in parallel.
+        vectors = embed_papers(texts) if self.learned.reads_embeddings else None
 
         def features() -> Iterator[topic_model.PaperFeatures]:
             # One paper at a time: the classifiers read each paper's features as they
             # come, and only its keywords are kept (see probabilities_many).
-            for title, abstract in texts:
-                paper, in_title, in_abstract = analyse(self.keywords, title, abstract)
+            for n, (title, abstract) in enumerate(texts):
+                vector = None if vectors is None else vectors[n]
+                paper, in_title, in_abstract = analyse(self.keywords, title, abstract, vector)
                 found_keywords.append((in_title, in_abstract))
                 yield paper
 

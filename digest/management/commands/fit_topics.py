@@ -18,6 +18,7 @@ from django.db import DatabaseError
 
 from digest.models import Topic
 from digest.papers import topic_model, topic_quality
+from digest.papers.embedding import embed_papers
 from digest.papers.ingestion.records import FeedError
 from digest.papers.ingestion.service import paper_texts
 from digest.papers.topic_quality import LabelsError, TopicRef
@@ -55,7 +56,11 @@ class Command(BaseCommand):
         labelled = [p for p in papers if p[0] in labels]
         if not labelled:
             raise CommandError("none of the labelled papers is in the given files")
-        features = [analyse(index, title, abstract)[0] for _, title, abstract in labelled]
+        vectors = embed_papers([(title, abstract) for _, title, abstract in labelled])
+        features = [
+            analyse(index, title, abstract, vectors[n])[0]
+            for n, (_, title, abstract) in enumerate(labelled)
+        ]
         weights = topic_model.fit(
             features, [labels[key] for key, _, _ in labelled], [t["slug"] for t in topics]
         )

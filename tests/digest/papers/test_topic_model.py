@@ -7,6 +7,7 @@ import json
 import pytest
 
 from digest.papers import topic_model
+from digest.papers.embedding import DIMENSIONS, embed_papers
 from digest.papers.topic_model import LinearTagger, TopicWeights, features, fit
 from tests.support.paths import FIXTURES
 
@@ -103,3 +104,35 @@ def test_weights_survive_the_round_trip_through_json_and_show_their_strongest_te
 @pytest.mark.parametrize("value", [{}, {"terms": {}}, {"bias": "high"}, {"bias": 1, "terms": []}])
 def test_malformed_weights_mean_no_classifier(value):
     assert TopicWeights.from_json(value) is None
+
+
+def test_a_topic_fitted_with_papers_meanings_weighs_them_and_keeps_them_in_json():
+    papers = fixture_papers()
+    robots = [p for p in papers if int(p[0][-2:]) <= 8]
+    speech = [p for p in papers if 9 <= int(p[0][-2:]) <= 16]
+    train = robots[:6] + speech[:6]
+    vectors = embed_papers([(t, a) for _, t, a in train])
+    papers_read = [features(t, a, embedding=vectors[n]) for n, (_, t, a) in enumerate(train)]
+
+    weights = fit(papers_read, [{"robots"}] * 6 + [{"speech"}] * 6, ["robots"], tune=False)
+
+    fitted = weights["robots"]
+    assert len(fitted.embedding) == DIMENSIONS
+    again = TopicWeights.from_json(json.loads(json.dumps(fitted.to_json())))
+    assert again is not None
+    assert again.embedding == pytest.approx(fitted.embedding, abs=1e-4)
+    # The meaning alone moves a paper towards the topic: the same words, with and without it.
+    tagger = LinearTagger(weights)
+    robot_title, robot_abstract = robots[6][1], robots[6][2]
+    meaning = embed_papers([(robot_title, robot_abstract)])[0]
+    with_meaning = tagger.probabilities(features(robot_title, robot_abstract, embedding=meaning))
+    words_only = tagger.probabilities(features(robot_title, robot_abstract))
+    assert with_meaning["robots"] > words_only["robots"]
+
+
+def test_weights_with_an_embedding_of_the_wrong_size_are_refused():
+    data = TopicWeights(bias=0.1, terms={"robot": 1.0}).to_json()
+
+    assert TopicWeights.from_json({**data, "embedding": [0.1] * 3}) is None
+    assert TopicWeights.from_json({**data, "embedding": "0.1"}) is None
+    assert TopicWeights.from_json({**data, "embedding": [0.1] * DIMENSIONS}) is not None
