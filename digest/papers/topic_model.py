@@ -316,7 +316,7 @@ def fit(
     """
     matrix, names = _matrix(papers)
     if papers and all(p.embedding is not None for p in papers):
-        vectors = EMBEDDING_SCALE * np.vstack([p.embedding for p in papers])  # type: ignore[misc]
+        vectors = np.vstack([p.embedding for p in papers])  # type: ignore[misc]
     else:
         vectors = np.zeros((len(papers), 0))
     label_sets = [set(ls) for ls in labels]
@@ -361,7 +361,7 @@ def _fit_one(
     from sklearn.linear_model import LogisticRegression
 
     # Columns: terms, then the embedding's, then the two keyword features.
-    x = hstack([matrix, csr_matrix(vectors), csr_matrix(keywords)]).tocsr()
+    x = hstack([matrix, csr_matrix(EMBEDDING_SCALE * vectors), csr_matrix(keywords)]).tocsr()
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
     model.fit(x, y)
     coef = model.coef_[0]
@@ -398,7 +398,7 @@ def _probabilities(
         + keywords @ np.array([weights.keyword_title, weights.keyword_abstract])
     )
     if weights.embedding:
-        logit = logit + (vectors / EMBEDDING_SCALE) @ np.array(weights.embedding)
+        logit = logit + vectors @ np.array(weights.embedding)
     return 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib import import_module
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.support.migrations import migrate_to, migrate_to_latest
 
 # The test runs migrations both ways; the topics and the rest are restored afterwards.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -19,22 +19,15 @@ AFTER = [("digest", "0012_topics_for_the_real_stream")]
 def old_state():
     """The database as it was before the new topics: the eight starting topics and nothing
     else; left at the latest migration afterwards."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    apps = executor.loader.project_state(BEFORE).apps
+    apps = migrate_to(BEFORE)
     apps.get_model("digest", "Topic").objects.all().delete()
     import_module("digest.migrations.0002_starting_topics").create_topics(apps, None)
     yield apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
 
 def migrate_forward():
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
-    return executor.loader.project_state(AFTER).apps
+    return migrate_to(AFTER)
 
 
 def test_readers_keep_their_topics_under_the_new_names_and_the_catch_all_becomes_its_parts(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.support.migrations import migrate_to, migrate_to_latest
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -23,19 +22,12 @@ def shipped(name: str) -> dict[str, dict]:
 
 @pytest.fixture
 def old_state():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    yield executor.loader.project_state(BEFORE).apps
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    yield migrate_to(BEFORE)
+    migrate_to_latest()
 
 
 def migrate_forward():
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
-    return executor.loader.project_state(AFTER).apps
+    return migrate_to(AFTER)
 
 
 def test_shipped_weights_are_replaced_and_an_operators_own_fit_is_kept(old_state):
